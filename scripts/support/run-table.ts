@@ -1,0 +1,74 @@
+/** Plain-text tables for run records: the `runs` listing and the per-endpoint summary after a sync. */
+export interface EndpointCounts {
+  pages?: number;
+  recordsSeen?: number;
+  inserted?: number;
+  modified?: number;
+  unchanged?: number;
+  deleted?: number;
+  stale?: number;
+  quarantined?: number;
+  throttled?: number;
+  unsupported?: boolean;
+}
+
+export interface RunRecord {
+  runId: string;
+  mode?: string;
+  runDate?: string;
+  status?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  endpoints?: Record<string, EndpointCounts>;
+  totals?: EndpointCounts;
+  failedEndpoints?: unknown[];
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+export function formatRunTable(runs: RunRecord[]): string {
+  if (runs.length === 0) return 'no runs yet';
+  return table(
+    ['run', 'mode', 'runDate', 'status', 'started', 'duration', 'pages', 'inserted', 'modified', 'deleted', 'quarantined'],
+    runs.map((r) => [
+      r.runId,
+      r.mode ?? '',
+      r.runDate ?? '',
+      r.status ?? '',
+      r.startedAt ?? '',
+      r.durationMs === undefined ? '' : `${(r.durationMs / 1000).toFixed(1)}s`,
+      r.totals?.pages ?? 0,
+      r.totals?.inserted ?? 0,
+      r.totals?.modified ?? 0,
+      r.totals?.deleted ?? 0,
+      r.totals?.quarantined ?? 0,
+    ]),
+  );
+}
+
+export function formatEndpointSummary(run: RunRecord): string {
+  const names = Object.keys(run.endpoints ?? {}).sort();
+  const rows = names.map((name) => {
+    const c = run.endpoints![name]!;
+    return [
+      c.unsupported ? `${name} (unsupported)` : name,
+      c.pages ?? 0,
+      c.recordsSeen ?? 0,
+      c.inserted ?? 0,
+      c.modified ?? 0,
+      c.unchanged ?? 0,
+      c.deleted ?? 0,
+      c.quarantined ?? 0,
+      c.throttled ?? 0,
+    ];
+  });
+  const t = run.totals ?? {};
+  rows.push(['TOTAL', t.pages ?? 0, t.recordsSeen ?? 0, t.inserted ?? 0, t.modified ?? 0, t.unchanged ?? 0, t.deleted ?? 0, t.quarantined ?? 0, t.throttled ?? 0]);
+  return table(['endpoint', 'pages', 'seen', 'inserted', 'modified', 'unchanged', 'deleted', 'quarantined', '429s'], rows);
+}
