@@ -1,4 +1,83 @@
-// Placeholder so the CDK app can bundle while the handler is being written; replaced by its owner.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { logger } from '#commons/logger';
+
+/**
+ * Example downstream consumer of the data table stream (docs/STREAM-CONTRACT.md): turns each stream
+ * record into one classified change and logs it. Copy it and replace `applyChange` with real work.
+ */
+export type ChangeKind = 'created' | 'updated' | 'soft-deleted' | 'restored' | 'removed' | 'npn-status';
+
+export interface Change {
+  kind: ChangeKind;
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  pk: string;
+  sk: string;
+  recordType?: string;
+  npn?: string;
+  /** Approximate stream time, from the stream record. */
+  at?: string;
+  newItem?: Record<string, unknown>;
+  oldItem?: Record<string, unknown>;
+}
+
+const image = (value: Record<string, unknown> | undefined): Record<string, unknown> | undefined =>
+  value ? unmarshall(value as Record<string, AttributeValue>) : undefined;
+
+export function classify(record: DynamoDBRecord): Change {
+  const eventName = record.eventName;
+  if (eventName !== 'INSERT' && eventName !== 'MODIFY' && eventName !== 'REMOVE') throw new Error(`unexpected stream eventName ${String(eventName)}`);
+  const newItem = image(record.dynamodb?.NewImage);
+  const oldItem = image(record.dynamodb?.OldImage);
+  const keys = image(record.dynamodb?.Keys) ?? {};
+  const item = newItem ?? oldItem ?? keys;
+  const recordType = typeof item.recordType === 'string' ? item.recordType : undefined;
+  let kind: ChangeKind;
+  if (recordType === 'npnStatus' && eventName !== 'REMOVE') kind = 'npn-status';
+  else if (eventName === 'REMOVE') kind = 'removed';
+  else if (newItem?.deleted === true && oldItem?.deleted !== true) kind = 'soft-deleted';
+  else if (eventName === 'MODIFY' && oldItem?.deleted === true && newItem?.deleted !== true) kind = 'restored';
+  else kind = eventName === 'INSERT' ? 'created' : 'updated';
+  const seconds = record.dynamodb?.ApproximateCreationDateTime;
+  return {
+    kind,
+    eventName,
+    pk: String(keys.pk ?? item.pk),
+    sk: String(keys.sk ?? item.sk),
+    recordType,
+    npn: typeof item.npn === 'string' ? item.npn : undefined,
+    at: seconds ? new Date(seconds * 1000).toISOString() : undefined,
+    newItem,
+    oldItem,
+  };
+}
+
+/** The downstream work for one change; the example only logs it. */
+export async function applyChange(change: Change): Promise<void> {
+  logger.info('data table change', {
+    kind: change.kind,
+    eventName: change.eventName,
+    pk: change.pk,
+    sk: change.sk,
+    recordType: change.recordType,
+    ...(change.kind === 'npn-status' ? { status: change.newItem?.status, statusDate: change.newItem?.statusDate } : {}),
+    ...(change.kind === 'updated' ? { updatedAt: change.newItem?.updatedAt } : {}),
+  });
+}
+
+/**
+ * Records of one shard arrive in order; on the first failure the rest of the batch is reported
+ * failed from that record on, so Lambda retries from there and the order per item is kept.
+ */
+export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  for (const record of event.Records) {
+    try {
+      await applyChange(classify(record));
+    } catch (error) {
+      logger.error('could not apply a stream record', { eventId: record.eventID, error: (error as Error).message });
+      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+    }
+  }
+  return { batchItemFailures: [] };
+}

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Deterministic Step Functions execution names: a redelivered event asks for the same name, so
+ * StartExecution answers ExecutionAlreadyExists instead of starting a second run.
+ * Names allow at most 80 characters from [A-Za-z0-9-_].
+ */
+export const MAX_EXECUTION_NAME_LENGTH = 80;
+const HASH_LENGTH = 16;
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * `value` made safe for an execution name within `maxLength`. Anything replaced or cut gets a
+ * hash of the original appended, so two different ids never collapse into one name.
+ */
+export function sanitizeForExecutionName(value: string, maxLength: number): string {
+  const cleaned = value.replace(/[^A-Za-z0-9_-]/g, '_');
+  if (cleaned === value && cleaned.length <= maxLength) return cleaned;
+  const suffix = sha256Hex(value).slice(0, HASH_LENGTH);
+  return `${cleaned.slice(0, Math.max(0, maxLength - HASH_LENGTH - 1))}-${suffix}`;
+}
+
+/** `run-2025-07-24-<eventId>` for a `producersync.updates_available` event. */
+export function runExecutionName(runDate: string, eventId: string): string {
+  const prefix = `run-${runDate}-`;
+  return prefix + sanitizeForExecutionName(eventId, MAX_EXECUTION_NAME_LENGTH - prefix.length);
+}
+
+/**
+ * `activation-<day>-<hash of the sorted NPNs>`: the same NPN set on the same day is one backfill,
+ * while the same NPN activated again on a later day gets a new one.
+ */
+export function backfillExecutionName(kind: 'activation' | 'activation-retry', day: string, npns: readonly string[]): string {
+  const digest = sha256Hex([...new Set(npns)].sort().join(','));
+  return `${kind}-${day}-${digest}`.slice(0, MAX_EXECUTION_NAME_LENGTH);
+}

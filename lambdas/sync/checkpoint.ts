@@ -1,0 +1,160 @@
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { EndpointName } from '#producersync/endpoints';
+import type { PageOutcome } from '#sync/record-store';
+
+/** Everything an endpoint's sync has counted so far in one run (the run record repeats these per endpoint). */
+export interface EndpointCounts {
+  pages: number;
+  recordsSeen: number;
+  inserted: number;
+  modified: number;
+  unchanged: number;
+  deleted: number;
+  stale: number;
+  quarantined: number;
+  throttled: number;
+}
+
+export const COUNT_NAMES = [
+  'pages',
+  'recordsSeen',
+  'inserted',
+  'modified',
+  'unchanged',
+  'deleted',
+  'stale',
+  'quarantined',
+  'throttled',
+] as const satisfies readonly (keyof EndpointCounts)[];
+
+/** Control-table item `RUN#<runId>` / `ENDPOINT#<name>`: where an endpoint's sync is and what it has done. */
+export interface Checkpoint extends EndpointCounts {
+  runId: string;
+  endpoint: EndpointName;
+  /** The next page to fetch; null before the first page and after the last. */
+  nextUrl: string | null;
+  done: boolean;
+  /** The account's API does not serve this optional endpoint (404 on its first page). */
+  unsupported?: boolean;
+  lastError?: string;
+}
+
+/** Another invocation saved this checkpoint first: reload it instead of overwriting its progress. */
+export class CheckpointConflictError extends Error {
+  override readonly name = 'CheckpointConflictError';
+}
+
+export const emptyCounts = (): EndpointCounts => ({
+  pages: 0,
+  recordsSeen: 0,
+  inserted: 0,
+  modified: 0,
+  unchanged: 0,
+  deleted: 0,
+  stale: 0,
+  quarantined: 0,
+  throttled: 0,
+});
+
+export const initialCheckpoint = (runId: string, endpoint: EndpointName): Checkpoint => ({
+  runId,
+  endpoint,
+  nextUrl: null,
+  done: false,
+  ...emptyCounts(),
+});
+
+/** The checkpoint after one more page: counts added, cursor moved, done when there is no next page. */
+export function afterPage(checkpoint: Checkpoint, recordsOnPage: number, outcome: PageOutcome, nextUrl: string | null): Checkpoint {
+  const { lastError: _cleared, ...rest } = checkpoint;
+  return {
+    ...rest,
+    nextUrl,
+    done: nextUrl === null,
+    pages: checkpoint.pages + 1,
+    recordsSeen: checkpoint.recordsSeen + recordsOnPage,
+    inserted: checkpoint.inserted + outcome.inserted,
+    modified: checkpoint.modified + outcome.modified,
+    unchanged: checkpoint.unchanged + outcome.unchanged,
+    deleted: checkpoint.deleted + outcome.deleted,
+    stale: checkpoint.stale + outcome.stale,
+    quarantined: checkpoint.quarantined + outcome.quarantined,
+  };
+}
+
+export const checkpointKey = (runId: string, endpoint: string) => ({ pk: { S: `RUN#${runId}` }, sk: { S: `ENDPOINT#${endpoint}` } });
+
+export interface CheckpointStore {
+  load(runId: string, endpoint: EndpointName): Promise<Checkpoint | undefined>;
+  /**
+   * Saves `checkpoint` only if the stored one is still at `expectedPages` (the version this
+   * invocation started from), so a duplicate invocation can never move an endpoint backwards.
+   * Throws CheckpointConflictError otherwise.
+   */
+  save(checkpoint: Checkpoint, expectedPages: number): Promise<void>;
+  /** Notes why the endpoint failed, for the run record; progress is left as it is. */
+  recordError(runId: string, endpoint: EndpointName, message: string): Promise<void>;
+}
+
+export function createCheckpointStore({ client, tableName }: { client: DynamoDBClient; tableName: string }): CheckpointStore {
+  return {
+    async load(runId, endpoint) {
+      const response = await client.send(new GetItemCommand({ TableName: tableName, Key: checkpointKey(runId, endpoint), ConsistentRead: true }));
+      return response.Item ? fromItem(runId, endpoint, unmarshall(response.Item)) : undefined;
+    },
+
+    async save(checkpoint, expectedPages) {
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: { ...marshall(checkpoint, { removeUndefinedValues: true }), ...checkpointKey(checkpoint.runId, checkpoint.endpoint) },
+            ConditionExpression: 'attribute_not_exists(#pages) OR #pages = :expected',
+            ExpressionAttributeNames: { '#pages': 'pages' },
+            ExpressionAttributeValues: { ':expected': { N: String(expectedPages) } },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          throw new CheckpointConflictError(`checkpoint ${checkpoint.runId}/${checkpoint.endpoint} moved past page ${expectedPages}`);
+        }
+        throw error;
+      }
+    },
+
+    async recordError(runId, endpoint, message) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: checkpointKey(runId, endpoint),
+          UpdateExpression: 'SET #lastError = :e',
+          ExpressionAttributeNames: { '#lastError': 'lastError' },
+          ExpressionAttributeValues: { ':e': { S: message } },
+        }),
+      );
+    },
+  };
+}
+
+/** Tolerates partial items (e.g. only `lastError` written before any page succeeded). */
+function fromItem(runId: string, endpoint: EndpointName, item: Record<string, unknown>): Checkpoint {
+  const checkpoint: Checkpoint = {
+    ...initialCheckpoint(runId, endpoint),
+    nextUrl: typeof item.nextUrl === 'string' ? item.nextUrl : null,
+    done: item.done === true,
+  };
+  for (const name of COUNT_NAMES) {
+    const value = item[name];
+    if (typeof value === 'number') checkpoint[name] = value;
+  }
+  if (item.unsupported === true) checkpoint.unsupported = true;
+  if (typeof item.lastError === 'string') checkpoint.lastError = item.lastError;
+  return checkpoint;
+}

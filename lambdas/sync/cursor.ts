@@ -1,0 +1,27 @@
+import { firstPageUrl } from '#producersync/paginator';
+import type { Checkpoint } from '#sync/checkpoint';
+import type { SyncPagesEvent } from '#sync/events';
+
+export interface CursorOptions {
+  apiBaseUrl: string;
+  /** `size` query parameter (PAGE_SIZE, default 1000). */
+  pageSize: number;
+}
+
+/**
+ * The page an endpoint's sync is at: the checkpoint's `nextUrl` (the API's own `links.next.href`,
+ * followed as given) once a page has been stored, else the first page built from the event.
+ * Deleted records are always requested, so soft deletes reach the table.
+ */
+export function currentPageUrl(event: SyncPagesEvent, checkpoint: Checkpoint, { apiBaseUrl, pageSize }: CursorOptions): string {
+  if (checkpoint.nextUrl) return checkpoint.nextUrl;
+  return firstPageUrl(apiBaseUrl, event.endpoint, {
+    updatedSince: event.updatedSince ?? undefined,
+    npns: event.npns ?? undefined,
+    size: pageSize,
+    includeDeleted: true,
+  });
+}
+
+/** True before the first page of the endpoint has been stored. */
+export const atFirstPage = (checkpoint: Checkpoint): boolean => checkpoint.pages === 0 && checkpoint.nextUrl === null;

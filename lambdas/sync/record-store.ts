@@ -1,0 +1,42 @@
+import type { EndpointName } from '#producersync/endpoints';
+
+/** One data-table item per source record (docs/ARCHITECTURE.md, "Data table"). */
+export interface DataItem {
+  pk: string;
+  sk: string;
+  recordType: EndpointName;
+  npn: string;
+  id: number;
+  updatedAt: string;
+  deleted: boolean;
+  contentHash: string;
+  /** The source record exactly as received. */
+  record: Record<string, unknown>;
+}
+
+/**
+ * What one page did to the data table. Every record of a page lands in exactly one bucket, so
+ * inserted + modified + unchanged + deleted + stale + quarantined = records on the page.
+ */
+export interface PageOutcome {
+  inserted: number;
+  modified: number;
+  unchanged: number;
+  /** Newly soft-deleted (niprDeleted became true) or first seen already deleted. */
+  deleted: number;
+  /** Older than the stored version (or superseded by a newer copy on the same page): not written. */
+  stale: number;
+  quarantined: number;
+}
+
+export interface RecordStore {
+  /** Validates and applies one page of source records with change-only conditional writes. Idempotent. */
+  applyPage(endpoint: EndpointName, records: readonly unknown[]): Promise<PageOutcome>;
+}
+
+export const emptyOutcome = (): PageOutcome => ({ inserted: 0, modified: 0, unchanged: 0, deleted: 0, stale: 0, quarantined: 0 });
+
+export const dataKey = (npn: string, recordType: EndpointName, id: number): { pk: string; sk: string } => ({
+  pk: `NPN#${npn}`,
+  sk: `${recordType}#${id}`,
+});

@@ -1,0 +1,113 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { PROJECT_ROOT, SERVICE_NAME, TOKEN_CACHE_PACKAGE } from '../paths.ts';
+
+/** Node.js 24 on Lambda. */
+export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * ESM bundles still meet CommonJS dependencies that call `require`; define it once per bundle.
+ * `import.meta.url` is the bundle's own file, so resolution starts next to it.
+ */
+export const ESM_REQUIRE_BANNER = "import { createRequire as __psCreateRequire } from 'node:module'; const require = __psCreateRequire(import.meta.url);";
+
+export interface ProducerSyncFunctionProps {
+  /** Handler source relative to the project root, e.g. `lambdas/sync/prepare.ts`. */
+  readonly entry: string;
+  /** Human-readable purpose, shown in the Lambda console. */
+  readonly description: string;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default 256 (MB) */
+  readonly memorySize?: number;
+  /** Extra environment variables (the Powertools variables are always set). @default none */
+  readonly environment?: Record<string, string>;
+  /** Layers to attach (e.g. the token layer). @default none */
+  readonly layers?: lambda.ILayerVersion[];
+  /** Active X-Ray tracing. @default true */
+  readonly tracing?: boolean;
+  /** Reserved concurrent executions. @default no reservation (account pool) */
+  readonly reservedConcurrentExecutions?: number;
+  /** Log group retention. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Key encrypting the log group (its policy must admit CloudWatch Logs). @default AWS-owned encryption */
+  readonly logEncryptionKey?: kms.IKey;
+  /** Powertools service name (also the `service` metric dimension). @default 'producersync-aws' */
+  readonly serviceName?: string;
+}
+
+/**
+ * One Lambda function the way every ProducerSync function is built: Node.js 24 on ARM64,
+ * an ESM bundle (`.mjs`, minified, with source maps) that leaves the AWS SDK and the token
+ * layer package external, its own log group with retention, and its own role that can only
+ * write to that log group. Callers grant everything else.
+ */
+export class ProducerSyncFunction extends Construct {
+  /** The function. */
+  public readonly function: nodejs.NodejsFunction;
+  /** Its execution role: starts with log-group write only (plus X-Ray when tracing). */
+  public readonly role: iam.Role;
+  /** Its log group. */
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ProducerSyncFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.logEncryptionKey,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.entry}`,
+    });
+    // Instead of the AWSLambdaBasicExecutionRole managed policy (any log group): this log group only.
+    this.logGroup.grantWrite(this.role);
+
+    const tracing = props.tracing ?? true;
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: `${PROJECT_ROOT}/${props.entry}`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+      description: props.description,
+      runtime: NODE_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize: props.memorySize ?? 256,
+      role: this.role,
+      logGroup: this.logGroup,
+      layers: props.layers,
+      tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: 'ProducerSync',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        externalModules: ['@aws-sdk/*', TOKEN_CACHE_PACKAGE],
+        logLevel: nodejs.LogLevel.ERROR, // keeps `cdk synth --quiet` quiet
+      },
+    });
+
+    if (tracing) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions; AWS requires Resource "*".',
+      });
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '#lib/app';
+import { AGENTSYNC_HOSTS } from '#producersync/endpoints';
+
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+function credentialsTemplate(template: Template): Record<string, string> {
+  const secret = Object.values(template.findResources('AWS::SecretsManager::Secret'))[0] as { Properties: { GenerateSecretString: { SecretStringTemplate: string } } };
+  return JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate);
+}
+
+describe('context', () => {
+  it('points the credentials secret at the sandbox hosts by default and the production hosts on request', () => {
+    const sandbox = Template.fromStack(buildApp({ context: NO_BUNDLING }).syncStack);
+    expect(credentialsTemplate(sandbox)).toMatchObject(AGENTSYNC_HOSTS.sandbox);
+
+    const production = Template.fromStack(buildApp({ context: { ...NO_BUNDLING, 'producersync:environment': 'production' } }).syncStack);
+    expect(credentialsTemplate(production)).toMatchObject({
+      tokenUrl: 'https://auth.agentsync.io/oauth2/token',
+      apiBaseUrl: 'https://api.agentsync.io',
+    });
+    production.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('AgentSync production .*https://api\\.agentsync\\.io') });
+  });
+
+  it('rejects an unknown environment with a message naming the allowed values', () => {
+    expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:environment': 'staging' } })).toThrow(
+      /producersync:environment must be one of sandbox \| production, got "staging"/,
+    );
+  });
+
+  it('rejects a non-numeric concurrency', () => {
+    expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:syncConcurrency': 'lots' } })).toThrow(/producersync:syncConcurrency must be a positive integer/);
+  });
+
+  it('passes a chosen endpoint list to prepare and rejects unknown endpoint names', () => {
+    const template = Template.fromStack(
+      buildApp({ context: { ...NO_BUNDLING, 'producersync:syncEndpoints': 'licenses, licenseLoas' } }).syncStack,
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('validate the run input'),
+      Environment: { Variables: Match.objectLike({ SYNC_ENDPOINTS: 'licenses,licenseLoas' }) },
+    });
+    expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:syncEndpoints': 'licenses,licences' } })).toThrow(
+      /producersync:syncEndpoints must list endpoints of .*; unknown: licences/,
+    );
+  });
+
+  it('adds the example stream consumer only with the flag, filtered to licenses', () => {
+    const { ingestStack } = buildApp({ context: { ...NO_BUNDLING, 'producersync:exampleConsumer': 'true' } });
+    expect(ingestStack.exampleConsumerFunction).toBeDefined();
+    const template = Template.fromStack(ingestStack);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^ExampleConsumerFunction') },
+      EventSourceArn: { 'Fn::ImportValue': Match.stringLikeRegexp('DataTable.*StreamArn') },
+      StartingPosition: 'LATEST',
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { recordType: { S: ['licenses'] } } } }) }] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Handler: 'index.handler' });
+
+    expect(buildApp({ context: NO_BUNDLING }).ingestStack.exampleConsumerFunction).toBeUndefined();
+  });
+
+  it('subscribes the alarm e-mail only when given', () => {
+    const withEmail = Template.fromStack(buildApp({ context: { ...NO_BUNDLING, 'producersync:alarmEmail': 'ops@example.com' } }).ingestStack);
+    withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    const without = Template.fromStack(buildApp({ context: NO_BUNDLING }).ingestStack);
+    without.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});

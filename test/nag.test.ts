@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '#lib/app';
+
+const outdirs: string[] = [];
+function freshOutdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'producersync-nag-'));
+  outdirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('synthesizes every stack, example consumer and alarm e-mail included, with no unacknowledged finding', () => {
+    const outdir = freshOutdir();
+    const { app } = buildApp({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': [], 'producersync:exampleConsumer': true, 'producersync:alarmEmail': 'ops@example.com', 'producersync:environment': 'production' },
+    });
+    const assembly = app.synth();
+    expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['ProducerSyncData', 'ProducerSyncIngest', 'ProducerSyncSync']);
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('is really checking: an unencrypted, non-TLS queue added to a stack fails the synth with the rule id', () => {
+    const { app, ingestStack } = buildApp({ outdir: freshOutdir(), context: { 'aws:cdk:bundling-stacks': [] } });
+    new sqs.Queue(ingestStack, 'CarelessQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+  });
+});
+
+describe('least privilege', () => {
+  // Actions AWS offers no resource-level permissions for, so "*" is the only possible resource.
+  const RESOURCELESS_ACTIONS = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|dynamodb:ListStreams)$/;
+
+  it('uses a bare "*" resource only for actions without resource-level permissions, and attaches no managed policies', () => {
+    const { dataStack, syncStack, ingestStack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], 'producersync:exampleConsumer': true } });
+    for (const stack of [dataStack, syncStack, ingestStack]) {
+      const template = Template.fromStack(stack);
+      const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+        (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
+      );
+      for (const statement of statements.filter((s) => s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')))) {
+        const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+        for (const action of actions) expect(action, `${stack.stackName}: ${action} on "*"`).toMatch(RESOURCELESS_ACTIONS);
+      }
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect((role as { Properties: { ManagedPolicyArns?: unknown } }).Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    }
+  });
+});

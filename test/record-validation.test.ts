@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, contentHash } from '#sync/content-hash';
+import { MISSING_UPDATED_AT, validateRecord } from '#sync/record-validation';
+
+const license = { id: 1234567, npn: '18551108', forState: 'AL', updatedAt: '2024-12-02', niprDeleted: false, licenseLoas: [{ id: 1, loa: 'Property' }] };
+
+describe('contentHash', () => {
+  it('ignores key order at every depth but not array order or values', () => {
+    const reordered = { licenseLoas: [{ loa: 'Property', id: 1 }], niprDeleted: false, updatedAt: '2024-12-02', forState: 'AL', npn: '18551108', id: 1234567 };
+    expect(contentHash(reordered)).toBe(contentHash(license));
+    expect(canonicalJson({ b: 1, a: { d: 2, c: 3 } })).toBe('{"a":{"c":3,"d":2},"b":1}');
+    expect(contentHash({ a: [1, 2] })).not.toBe(contentHash({ a: [2, 1] }));
+    expect(contentHash({ ...license, forState: 'CO' })).not.toBe(contentHash(license));
+    expect(contentHash(license)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('validateRecord', () => {
+  it('builds the data item of docs/ARCHITECTURE.md', () => {
+    const result = validateRecord('licenses', license);
+    expect(result).toEqual({
+      ok: true,
+      item: {
+        pk: 'NPN#18551108',
+        sk: 'licenses#1234567',
+        recordType: 'licenses',
+        npn: '18551108',
+        id: 1234567,
+        updatedAt: '2024-12-02',
+        deleted: false,
+        contentHash: contentHash(license),
+        record: license,
+      },
+    });
+  });
+
+  it('maps niprDeleted to deleted, a numeric npn to its digits, and a missing updatedAt to the sentinel', () => {
+    const result = validateRecord('entities', { id: 5, npn: 15645555, niprDeleted: true });
+    expect(result.ok && result.item).toMatchObject({ pk: 'NPN#15645555', npn: '15645555', deleted: true, updatedAt: MISSING_UPDATED_AT });
+  });
+
+  it.each([
+    ['not an object', ['x'], 'record is not a JSON object'],
+    ['null', null, 'record is not a JSON object'],
+    ['id as a string', { ...license, id: '1234567' }, 'id is not an integer number'],
+    ['fractional id', { ...license, id: 1.5 }, 'id is not an integer number'],
+    ['missing npn', { id: 1, updatedAt: '2024-01-01' }, 'npn is missing or not a string of digits'],
+    ['npn with letters', { ...license, npn: '12A4' }, 'npn is missing or not a string of digits'],
+    ['empty npn', { ...license, npn: '' }, 'npn is missing or not a string of digits'],
+    ['impossible date', { ...license, updatedAt: '2024-02-30' }, 'updatedAt is not a yyyy-MM-dd date'],
+    ['timestamp instead of date', { ...license, updatedAt: '2024-02-03T10:00:00Z' }, 'updatedAt is not a yyyy-MM-dd date'],
+  ])('rejects %s', (_case, raw, reason) => {
+    expect(validateRecord('licenses', raw)).toEqual({ ok: false, reason });
+  });
+
+  it('rejects a record too large for one DynamoDB item', () => {
+    const result = validateRecord('licenses', { ...license, blob: 'x'.repeat(360_000) });
+    expect(result.ok).toBe(false);
+  });
+});

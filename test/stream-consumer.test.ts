@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { logger } from '#commons/logger';
+import { applyEnv, localAwsEnv } from '#local/aws-env';
+import { classify, handler } from '../lambdas/stream-consumer/example-consumer.ts';
+
+logger.setLogLevel('SILENT');
+
+let dynamo: DynamoDBClient;
+beforeAll(() => {
+  applyEnv(localAwsEnv({ dynamo: inject('dynamoEndpoint') }));
+  dynamo = new DynamoDBClient({});
+});
+afterEach(() => vi.restoreAllMocks());
+
+/** Everything on the table's stream so far, shaped like the records Lambda hands a stream consumer. */
+async function lambdaStreamRecords(streamArn: string): Promise<DynamoDBRecord[]> {
+  const streams = new DynamoDBStreamsClient({});
+  const shards = (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription?.Shards ?? [];
+  const out: DynamoDBRecord[] = [];
+  for (const shard of shards) {
+    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    for (let i = 0; iterator && i < 20; i++) {
+      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+      for (const r of page.Records ?? []) {
+        const created = r.dynamodb?.ApproximateCreationDateTime;
+        out.push({
+          eventID: r.eventID,
+          eventName: r.eventName,
+          eventSource: 'aws:dynamodb',
+          eventSourceARN: streamArn,
+          dynamodb: { ...(r.dynamodb as DynamoDBRecord['dynamodb']), ApproximateCreationDateTime: created ? created.getTime() / 1000 : undefined },
+        });
+      }
+      if (!page.Records?.length) break;
+      iterator = page.NextShardIterator;
+    }
+  }
+  return out;
+}
+
+const license = (overrides: Record<string, unknown> = {}) => ({
+  pk: 'NPN#15645555',
+  sk: 'licenses#1234567',
+  recordType: 'licenses',
+  npn: '15645555',
+  id: 1234567,
+  updatedAt: '2025-07-01',
+  deleted: false,
+  contentHash: 'a'.repeat(64),
+  record: { id: 1234567, state: 'TX', niprDeleted: false },
+  ...overrides,
+});
+
+describe('example stream consumer', () => {
+  it('classifies inserts, updates, soft deletes, restores, removals and NPN status changes from a real stream', async () => {
+    const table = `stream-${randomUUID().slice(0, 8)}`;
+    const created = await dynamo.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    const put = (item: Record<string, unknown>) => dynamo.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
+    await put(license());
+    await put(license({ updatedAt: '2025-07-24', contentHash: 'b'.repeat(64) }));
+    await put(license({ updatedAt: '2025-07-25', deleted: true, record: { id: 1234567, niprDeleted: true } }));
+    await put(license({ updatedAt: '2025-07-26', deleted: false }));
+    await put({ pk: 'NPN#15645555', sk: 'STATUS', recordType: 'npnStatus', npn: '15645555', status: 'DEACTIVATED', statusDate: '2025-07-27', eventId: 'evt_1' });
+    await dynamo.send(new DeleteItemCommand({ TableName: table, Key: marshall({ pk: 'NPN#15645555', sk: 'licenses#1234567' }) }));
+
+    const records = await lambdaStreamRecords(created.TableDescription!.LatestStreamArn!);
+    expect(records.map((r) => classify(r).kind)).toEqual(['created', 'updated', 'soft-deleted', 'restored', 'npn-status', 'removed']);
+    const softDelete = classify(records[2]!);
+    expect(softDelete).toMatchObject({ pk: 'NPN#15645555', sk: 'licenses#1234567', recordType: 'licenses', npn: '15645555', eventName: 'MODIFY' });
+    expect(softDelete.oldItem?.deleted).toBe(false);
+    expect(softDelete.newItem?.record).toEqual({ id: 1234567, niprDeleted: true });
+
+    const info = vi.spyOn(logger, 'info');
+    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
+    expect(info).toHaveBeenCalledTimes(records.length);
+    expect(info.mock.calls[4]?.[1]).toMatchObject({ kind: 'npn-status', status: 'DEACTIVATED', statusDate: '2025-07-27' });
+  });
+
+  it('reports the first failing record so Lambda retries from there in order', async () => {
+    const ok = (seq: string): DynamoDBRecord => ({
+      eventName: 'INSERT',
+      dynamodb: { SequenceNumber: seq, Keys: { pk: { S: 'NPN#1' }, sk: { S: `licenses#${seq}` } }, NewImage: { pk: { S: 'NPN#1' }, sk: { S: `licenses#${seq}` }, recordType: { S: 'licenses' } } },
+    });
+    const broken: DynamoDBRecord = { dynamodb: { SequenceNumber: '200' } };
+    const info = vi.spyOn(logger, 'info');
+    const out = await handler({ Records: [ok('100'), broken, ok('300')] });
+    expect(out).toEqual({ batchItemFailures: [{ itemIdentifier: '200' }] });
+    expect(info).toHaveBeenCalledTimes(1);
+  });
+});

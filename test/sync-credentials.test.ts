@@ -1,0 +1,51 @@
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamoClient, secretsClient } from '#commons/clients';
+import { lambdaContext } from '#local/lambda-context';
+import { startSimulator, type Simulator } from '#sim/server';
+import { createCheckpointStore } from '#sync/checkpoint';
+import { handler } from '#sync/sync-pages';
+import { provisionTestResources, useLocalAws, type LocalAws, type TestResources } from './support/local-aws.ts';
+
+let local: LocalAws;
+let resources: TestResources;
+let sim: Simulator;
+
+const putCredentials = (clientSecret: string) =>
+  secretsClient().send(
+    new PutSecretValueCommand({
+      SecretId: resources.resources.ProducerSyncCredentials!.arn,
+      SecretString: JSON.stringify({ clientId: 'local', clientSecret, tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl }),
+    }),
+  );
+
+beforeAll(async () => {
+  local = await useLocalAws();
+  resources = await provisionTestResources('synccred');
+  sim = await startSimulator({ npns: 10, seed: 5 });
+  Object.assign(process.env, resources.functionEnv.SyncPagesFunction);
+});
+afterAll(async () => {
+  await sim?.close();
+  await local?.cleanup();
+});
+
+describe('sync-pages handler (deployed wiring: secret, shared rate budget, environment)', () => {
+  it('re-reads a rotated secret after the token endpoint rejected the old one, without leaking it', async () => {
+    await putCredentials('revoked-secret-value');
+    const event = { runId: 'cred-run', endpoint: 'entities' as const, mode: 'backfill' as const, updatedSince: null, npns: null };
+    const failure = await handler(event, lambdaContext('SyncPagesFunction')).catch((error: unknown) => error as Error);
+    expect(failure).toMatchObject({ name: 'TokenRequestError', status: 401 });
+    expect(String((failure as Error).message)).not.toContain('revoked-secret-value');
+    const checkpoints = createCheckpointStore({ client: dynamoClient(), tableName: resources.functionEnv.SyncPagesFunction!.CONTROL_TABLE_NAME! });
+    const noted = await checkpoints.load('cred-run', 'entities');
+    expect(noted?.lastError).toMatch(/^TokenRequestError: Token request failed with HTTP 401/);
+    expect(noted?.lastError).not.toContain('revoked-secret-value');
+
+    // The operator rotates the secret; the task's retry picks it up in the same container.
+    await putCredentials('local');
+    const result = await handler(event, lambdaContext('SyncPagesFunction'));
+    expect(result).toMatchObject({ done: true, runId: 'cred-run', endpoint: 'entities' });
+    expect(await checkpoints.load('cred-run', 'entities')).toMatchObject({ done: true, recordsSeen: sim.groundTruth('entities').length });
+  });
+});

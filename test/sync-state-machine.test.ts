@@ -1,0 +1,214 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { secretsClient } from '#commons/clients';
+import { DEFAULT_SYNC_ENDPOINTS, type EndpointName } from '#producersync/endpoints';
+import { startSimulator, type Simulator } from '#sim/server';
+import { loadStateMachine, runStateMachine, type Asl, type LambdaHandler } from '#local/state-machine';
+import { contentHash } from '#sync/content-hash';
+import { handler as finalize } from '#sync/finalize';
+import { handler as prepare } from '#sync/prepare';
+import { handler as syncPagesHandler } from '#sync/sync-pages';
+import { provisionTestResources, useLocalAws, type LocalAws, type TestResources } from './support/local-aws.ts';
+import { readStream, scanAll, streamSummary } from './sync-fixtures.ts';
+
+const PAGE_SIZE = 25;
+
+let local: LocalAws;
+let resources: TestResources;
+let sim: Simulator;
+let asl: Asl;
+let dataTable: string;
+let controlTable: string;
+const dynamo = () => new DynamoDBClient({});
+
+beforeAll(async () => {
+  local = await useLocalAws();
+  resources = await provisionTestResources('syncsm');
+  sim = await startSimulator({ npns: 30, seed: 11, rateLimit: { apiPerMinute: 100_000 } });
+  dataTable = resources.resources.DataTable!.name;
+  controlTable = resources.resources.ControlTable!.name;
+  await secretsClient().send(
+    new PutSecretValueCommand({
+      SecretId: resources.resources.ProducerSyncCredentials!.arn,
+      SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl }),
+    }),
+  );
+  // The deployed functions' environment, as synthesized; one page per invocation so the Choice loop
+  // must go round once per page (an early exit would leave pages unsynced and show in the counts).
+  Object.assign(process.env, resources.functionEnv.SyncPagesFunction, resources.functionEnv.PrepareFunction, {
+    PAGE_SIZE: String(PAGE_SIZE),
+    SYNC_TIME_BUDGET_MS: '1',
+    API_REQUESTS_PER_MINUTE: '6000',
+  });
+  asl = loadStateMachine(resources.stacks, 'SyncStateMachine', { physical: resources.physical });
+});
+afterAll(async () => {
+  await sim?.close();
+  await local?.cleanup();
+});
+
+const handlers = (syncPages: LambdaHandler = syncPagesHandler as LambdaHandler): Record<string, LambdaHandler> => ({
+  PrepareFunction: prepare as LambdaHandler,
+  SyncPagesFunction: syncPages,
+  FinalizeFunction: finalize as LambdaHandler,
+});
+
+type Counts = Record<'pages' | 'recordsSeen' | 'inserted' | 'modified' | 'unchanged' | 'deleted' | 'stale' | 'quarantined' | 'throttled', number>;
+interface RunItem {
+  status: string;
+  mode: string;
+  runDate?: string;
+  npns?: string[];
+  startedAt: string;
+  durationMs: number;
+  endpoints: Record<string, Counts>;
+  totals: Counts;
+  failedEndpoints: unknown[];
+}
+
+async function runRecord(runId: string): Promise<RunItem> {
+  const item = await dynamo().send(new GetItemCommand({ TableName: controlTable, Key: { pk: { S: `RUN#${runId}` }, sk: { S: 'RUN' } }, ConsistentRead: true }));
+  return unmarshall(item.Item!) as RunItem;
+}
+
+async function expectTableEqualsTruth(): Promise<void> {
+  const items = await scanAll(dynamo(), dataTable);
+  for (const endpoint of DEFAULT_SYNC_ENDPOINTS) {
+    const stored = new Map(items.filter((i) => i.recordType === endpoint).map((i) => [i.id, i]));
+    const truth = sim.groundTruth(endpoint);
+    expect(stored.size, endpoint).toBe(truth.length);
+    for (const record of truth) {
+      expect(stored.get(record.id)?.record, `${endpoint} ${record.id as number}`).toEqual(record);
+      expect(stored.get(record.id)?.contentHash).toBe(contentHash(record));
+    }
+  }
+}
+
+const pagePaths = (endpoint: EndpointName) => sim.requests.filter((r) => r.kind === 'api' && r.path === `/v2/${endpoint}`);
+
+describe('the synthesized sync state machine with the real handlers', () => {
+  it('backfills every endpoint to the ground truth, one SyncPages iteration per page, then a second run writes nothing', async () => {
+    sim.clearRequests();
+    const run = await runStateMachine(asl, { mode: 'backfill' }, { handlers: handlers(), executionName: 'sm-backfill-1' });
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect((run.output as { run: unknown }).run).toEqual({ status: 'SUCCEEDED', failedEndpoints: [] });
+    await expectTableEqualsTruth();
+
+    const record = await runRecord('sm-backfill-1');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', mode: 'backfill', failedEndpoints: [] });
+    let expectedPages = 0;
+    for (const endpoint of DEFAULT_SYNC_ENDPOINTS) {
+      const truth = sim.groundTruth(endpoint).length;
+      const counts = record.endpoints[endpoint]!;
+      expect(counts.recordsSeen, endpoint).toBe(truth);
+      expect(counts.inserted + counts.deleted, endpoint).toBe(truth);
+      // Every page fetched was committed, and there were at least as many as the data needs.
+      expect(counts.pages, endpoint).toBe(pagePaths(endpoint).length);
+      expect(counts.pages, endpoint).toBeGreaterThanOrEqual(Math.ceil(truth / PAGE_SIZE));
+      expectedPages += counts.pages;
+    }
+    expect(record.totals.pages).toBe(expectedPages);
+    expect(expectedPages).toBeGreaterThan(DEFAULT_SYNC_ENDPOINTS.length * 2);
+    // SYNC_TIME_BUDGET_MS=1: one invocation per page, so the loop went round exactly that often.
+    expect(run.invocations).toEqual({ PrepareFunction: 1, SyncPagesFunction: expectedPages, FinalizeFunction: 1 });
+    expect(record.durationMs).toBeGreaterThanOrEqual(0);
+
+    const streamAfterFirst = (await readStream(dynamo(), dataTable)).length;
+    const again = await runStateMachine(asl, { mode: 'backfill' }, { handlers: handlers(), executionName: 'sm-backfill-2' });
+    expect(again.status, again.cause).toBe('SUCCEEDED');
+    const second = await runRecord('sm-backfill-2');
+    expect(second.totals).toMatchObject({ inserted: 0, modified: 0, deleted: 0, stale: 0, unchanged: second.totals.recordsSeen, pages: expectedPages });
+    expect(await readStream(dynamo(), dataTable)).toHaveLength(streamAfterFirst);
+  });
+
+  it('syncs a day incrementally: the stream carries exactly the changed records', async () => {
+    const before = new Map<string, string>();
+    for (const endpoint of DEFAULT_SYNC_ENDPOINTS) for (const r of sim.groundTruth(endpoint)) before.set(`NPN#${r.npn as string}/${endpoint}#${r.id as number}`, contentHash(r));
+    const streamBefore = (await readStream(dynamo(), dataTable)).length;
+    const day = await sim.advanceDay();
+    const expected: string[] = [];
+    for (const endpoint of DEFAULT_SYNC_ENDPOINTS) {
+      for (const r of sim.groundTruth(endpoint)) {
+        const key = `NPN#${r.npn as string}/${endpoint}#${r.id as number}`;
+        if (!before.has(key)) expected.push(`INSERT ${key}`);
+        else if (before.get(key) !== contentHash(r)) expected.push(`MODIFY ${key}`);
+      }
+    }
+
+    const run = await runStateMachine(asl, { runDate: day.runDate }, { handlers: handlers(), executionName: `sm-day-${day.runDate}` });
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    const stream = (await readStream(dynamo(), dataTable)).slice(streamBefore);
+    expect(streamSummary(stream)).toEqual(expected.sort());
+    await expectTableEqualsTruth();
+    const record = await runRecord(`sm-day-${day.runDate}`);
+    expect(record).toMatchObject({ status: 'SUCCEEDED', mode: 'incremental', runDate: day.runDate });
+    expect(record.totals.inserted + record.totals.modified + record.totals.deleted).toBe(expected.length);
+  });
+
+  it('resumes an endpoint that failed past its retries in ResumeFailed and records the run as succeeded', async () => {
+    let failuresLeft = 4; // the first attempt and the task's 3 retries
+    const flaky: LambdaHandler = async (event, context) => {
+      if ((event as { endpoint?: string }).endpoint === 'otherNames' && failuresLeft-- > 0) throw new Error('injected outage');
+      return syncPagesHandler(event as never, context);
+    };
+    const recorded: RunItem[] = [];
+    const recordingFinalize: LambdaHandler = async (event, context) => {
+      const result = await (finalize as LambdaHandler)(event, context);
+      recorded.push(await runRecord('sm-resume'));
+      return result;
+    };
+    const run = await runStateMachine(
+      asl,
+      { mode: 'backfill', npns: sim.subscribedNpns().slice(0, 5) },
+      { handlers: { ...handlers(flaky), FinalizeFunction: recordingFinalize }, executionName: 'sm-resume' },
+    );
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.invocations.FinalizeFunction).toBe(2);
+    // The first RecordRun saw the caught failure; the second, after ResumeFailed, a clean run.
+    expect(recorded[0]).toMatchObject({ status: 'FAILED', failedEndpoints: [{ endpoint: 'otherNames', error: 'Error: injected outage' }] });
+    expect(recorded[1]).toMatchObject({ status: 'SUCCEEDED', failedEndpoints: [] });
+    expect((run.output as { run: unknown }).run).toEqual({ status: 'SUCCEEDED', failedEndpoints: [] });
+    const record = await runRecord('sm-resume');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', failedEndpoints: [], npns: sim.subscribedNpns().slice(0, 5) });
+    const truth = sim.groundTruth('otherNames', { npns: sim.subscribedNpns().slice(0, 5) }).length;
+    expect(record.endpoints.otherNames?.recordsSeen).toBe(truth);
+  });
+
+  it('after failing in ResumeFailed, a rerun under the same name (a redrive) only finishes what is left', async () => {
+    const total = sim.groundTruth('addresses').length;
+    expect(total).toBeGreaterThan(PAGE_SIZE); // more than one page, so there is something left to resume
+    let addressCalls = 0;
+    const brokenAfterOnePage: LambdaHandler = async (event, context) => {
+      if ((event as { endpoint?: string }).endpoint === 'addresses' && ++addressCalls > 1) throw new Error('injected outage');
+      return syncPagesHandler(event as never, context);
+    };
+    const failed = await runStateMachine(asl, { mode: 'backfill' }, { handlers: handlers(brokenAfterOnePage), executionName: 'sm-redrive' });
+    expect(failed.status).toBe('FAILED');
+    const afterFailure = await runRecord('sm-redrive');
+    expect(afterFailure).toMatchObject({ status: 'FAILED', failedEndpoints: [{ endpoint: 'addresses', error: 'Error: injected outage' }] });
+    expect(afterFailure.endpoints.addresses?.pages).toBe(1);
+
+    sim.clearRequests();
+    const redriven = await runStateMachine(asl, { mode: 'backfill' }, { handlers: handlers(), executionName: 'sm-redrive' });
+    expect(redriven.status, redriven.cause).toBe('SUCCEEDED');
+    const record = await runRecord('sm-redrive');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', failedEndpoints: [], startedAt: afterFailure.startedAt });
+    expect(record.endpoints.addresses?.recordsSeen).toBe(total);
+    // Finished endpoints answered `done` without a request; only the rest of addresses was fetched.
+    const fetchedPaths = new Set(sim.requests.filter((r) => r.kind === 'api').map((r) => r.path));
+    expect([...fetchedPaths]).toEqual(['/v2/addresses']);
+    const remainingPages = record.endpoints.addresses!.pages - 1;
+    expect(pagePaths('addresses')).toHaveLength(remainingPages);
+    expect(redriven.invocations.SyncPagesFunction).toBe(DEFAULT_SYNC_ENDPOINTS.length - 1 + remainingPages);
+  });
+
+  it('fails the execution with InvalidInput for a bad input, without a run record', async () => {
+    const run = await runStateMachine(asl, { runDate: '2025-13-01' }, { handlers: handlers(), executionName: 'sm-invalid' });
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('InvalidInput');
+    expect(run.cause).toMatch(/calendar date/);
+    expect(run.invocations).toEqual({ PrepareFunction: 1 });
+  });
+});
