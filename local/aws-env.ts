@@ -3,7 +3,7 @@ import { resetClients } from '#commons/clients';
 /** Fixed fake credentials: the local stand-ins accept any, and fixed values keep DynamoDB Local scoping stable. */
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
-const FAKE_ACCESS_KEY_ID = 'AKIALOCALEXAMPLE0000';
+const FAKE_ACCESS_KEY_ID = 'localaccesskey';
 const FAKE_SECRET_ACCESS_KEY = 'local-fake-secret-access-key';
 
 export interface LocalEndpoints {
