@@ -30,7 +30,6 @@ const { values } = parseArgs({ options: { npns: { type: 'string', default: '3000
 const started = Date.now();
 const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
 
-process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 const stops: Array<() => Promise<void>> = [];
 let exitCode = 1;
 try {
