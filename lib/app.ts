@@ -7,6 +7,7 @@ import { DataStack } from './data-stack.ts';
 import { IngestStack } from './ingest-stack.ts';
 import { PROJECT_ROOT } from './paths.ts';
 import { SyncStack } from './sync-stack.ts';
+import { templateValidators } from './template-validator.ts';
 
 export interface BuildAppOptions {
   /** Context values (same keys as cdk.json), e.g. `{'producersync:environment': 'production'}`. */
@@ -25,7 +26,8 @@ export interface ProducerSyncApp {
 /**
  * The whole product as one CDK app: ProducerSyncData (tables, retained), ProducerSyncSync
  * (state machine, sync Lambdas, token layer, credentials) and ProducerSyncIngest (webhook API,
- * queue, dispatcher, schedule, alarms). AwsSolutions checks run on every synth.
+ * queue, dispatcher, schedule, alarms). Every synth runs cdk-nag's AwsSolutions checks and the
+ * template validator (cfn-guard with the Control Tower proactive controls); a finding fails the synth.
  */
 export function buildApp(opts: BuildAppOptions = {}): ProducerSyncApp {
   // cdk.json's context (feature flags included) also applies outside the CLI, so tests synthesize
@@ -51,7 +53,7 @@ export function buildApp(opts: BuildAppOptions = {}): ProducerSyncApp {
     syncStack,
   });
 
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), ...templateValidators());
   return { app, dataStack, syncStack, ingestStack };
 }
 

@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { restrictGrantsToAwsServices } from './constructs/encryption-key.ts';
 
 /**
  * The mirrored data and the run bookkeeping (docs/ARCHITECTURE.md "DynamoDB").
@@ -24,6 +25,7 @@ export class DataStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    restrictGrantsToAwsServices(this.dataKey);
 
     const common = {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },

@@ -49,7 +49,7 @@ describe('ProducerSyncIngest stack', () => {
     expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^WebhookApiAccessLogs/), 'Arn'] });
     expect(JSON.parse(stage.Properties.AccessLogSettings.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
     const logGroup = template.findResources('AWS::Logs::LogGroup')[logicalIdOf(template, 'AWS::Logs::LogGroup', 'WebhookApiAccessLogs')] as { Properties: Json };
-    expect(logGroup.Properties).toMatchObject({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^IngestKey/), 'Arn'] }, RetentionInDays: 90 });
+    expect(logGroup.Properties).toMatchObject({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^IngestKey/), 'Arn'] }, RetentionInDays: 365 });
   });
 
   it('encrypts both queues with KMS, enforces TLS and redrives to the DLQ after the configured receives', () => {
@@ -79,7 +79,8 @@ describe('ProducerSyncIngest stack', () => {
       EventSourceArn: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::SQS::Queue', 'EventsQueue'), 'Arn'] },
     });
     const env = (functionProps(template, 'DispatcherFunction').Environment as { Variables: Json }).Variables;
-    expect(Object.keys(env)).toEqual(expect.arrayContaining(['DATA_TABLE_NAME', 'CONTROL_TABLE_NAME', 'PRODUCERSYNC_SECRET_ARN', 'STATE_MACHINE_ARN']));
+    expect(Object.keys(env).filter((name) => !name.startsWith('POWERTOOLS_') && name !== 'NODE_OPTIONS').sort()).toEqual(['CONTROL_TABLE_NAME', 'DATA_TABLE_NAME', 'STATE_MACHINE_ARN']);
+    expect(functionProps(template, 'DispatcherFunction').Layers).toBeUndefined();
   });
 
   it('invokes the dispatcher hourly to retry pending activations', () => {
@@ -105,16 +106,18 @@ describe('ProducerSyncIngest stack', () => {
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['WEBHOOK_SECRET_ARN', 'EVENTS_QUEUE_URL']));
   });
 
-  it('lets the dispatcher start and describe sync executions only, and write (not read) the data table', () => {
+  it('lets the dispatcher start and describe sync executions, use both tables and the byKind index, and not read the credentials', () => {
     const statements = statementsOfRole(template, 'DispatcherFunctionRole');
     const start = statements.find((s) => actionsOf([s]).includes('states:StartExecution'));
     expect(JSON.stringify(start?.Resource)).toContain('ProducerSyncSync:ExportsOutputRefSyncStateMachine');
     const describe = statements.find((s) => actionsOf([s]).includes('states:DescribeExecution'));
     expect(JSON.stringify(describe?.Resource)).toContain(':execution:ProducerSync-Sync:*');
     const dataStatements = statements.filter((s) => JSON.stringify(s.Resource).includes('DataTable'));
-    expect(actionsOf(dataStatements)).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
-    expect(actionsOf(dataStatements)).not.toContain('dynamodb:GetItem');
-    expect(actionsOf(dataStatements)).not.toContain('dynamodb:Query');
+    expect(actionsOf(dataStatements)).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+    const controlStatement = statements.find((s) => JSON.stringify(s.Resource).includes('ControlTable') && actionsOf([s]).includes('dynamodb:Query'));
+    expect(JSON.stringify(controlStatement?.Resource)).toContain('/index/byKind');
+    expect(JSON.stringify(controlStatement?.Resource)).not.toContain('index/*');
+    expect(actionsOf(statements).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
   });
 
   it('keeps the signing secret KMS-encrypted with no value in the template', () => {

@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
@@ -25,8 +27,23 @@ describe('cdk-nag AwsSolutions', () => {
     });
     const assembly = app.synth();
     expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['ProducerSyncData', 'ProducerSyncIngest', 'ProducerSyncSync']);
-    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
-    expect(report.pluginReports).toEqual([]);
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations?: { reason?: string }[] }[];
+    };
+    const guard = report.pluginReports.find((r) => r.pluginName === 'cdk-validator-cfnguard');
+    expect(guard, 'the template validator ran').toBeDefined();
+    for (const plugin of report.pluginReports) {
+      expect(plugin.violations, plugin.pluginName).toEqual([]);
+      expect(plugin.conclusion).toBe('success');
+    }
+    // Every acknowledged finding carries its reason.
+    for (const suppressed of guard!.suppressedViolations ?? []) expect(suppressed.reason?.length).toBeGreaterThan(20);
+  });
+
+  it('also runs the Control Tower template validator: a log group kept for a week fails the synth with its control id', () => {
+    const { app, dataStack } = buildApp({ outdir: freshOutdir(), context: { 'aws:cdk:bundling-stacks': [] } });
+    new logs.LogGroup(dataStack, 'ShortLivedLogs', { retention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY });
+    expect(() => app.synth()).toThrow(/CT\.CLOUDWATCH\.PR\.2|cloudwatch_log_group_retention_period_check/);
   });
 
   it('is really checking: an unencrypted, non-TLS queue added to a stack fails the synth with the rule id', () => {

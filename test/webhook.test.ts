@@ -101,6 +101,31 @@ describe('webhook handler', () => {
     expect(messages[0]!.MessageAttributes?.eventType?.StringValue).toBe('producersync.updates_available');
   });
 
+  it('logs the accepted event under its id as correlation_id, and does not carry it into the next delivery', async () => {
+    const body = sample();
+    const lines: Record<string, unknown>[] = [];
+    logger.setLogLevel('INFO');
+    const capture = (chunk: string | Uint8Array) => {
+      const text = String(chunk);
+      if (text.startsWith('{') && text.includes('"message"')) lines.push(JSON.parse(text) as Record<string, unknown>);
+      return true;
+    };
+    // Powertools writes warnings and errors to stderr, the rest to stdout.
+    const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    try {
+      expect(await current({ headers: signedHeaders(body, { msgId: 'msg_correlated' }), body, isBase64Encoded: false })).toMatchObject({ statusCode: 202 });
+      expect(await current({ headers: signedHeaders(body, { secret: newSecret() }), body, isBase64Encoded: false })).toMatchObject({ statusCode: 401 });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      logger.setLogLevel('SILENT');
+    }
+    expect(lines.find((l) => l.message === 'webhook event queued')).toMatchObject({ correlation_id: 'msg_correlated', eventId: 'msg_correlated' });
+    const rejected = lines.find((l) => l.message === 'webhook signature verification failed');
+    expect(rejected).toBeDefined();
+    expect(rejected!.correlation_id).toBeUndefined();
+    expect(JSON.stringify(lines)).not.toContain(signingSecret);
+  });
+
   it('accepts webhook-* header names, mixed-case names and a base64 body', async () => {
     const body = sample({ type: 'producersync.npn.activated', data: { npn: '19855109' } });
     expect((await post(body, signedHeaders(body, { prefix: 'webhook' }))).status).toBe(202);

@@ -70,6 +70,8 @@ const attributeBytes = (attributes: Record<string, string>): number =>
 export function createWebhookHandler(deps: WebhookHandlerDeps = {}): (event: WebhookRequest) => Promise<WebhookResponse> {
   let store = deps.secrets;
   return async (event) => {
+    // A warm container keeps the previous delivery's id: drop it before anything is logged.
+    logger.removeKeys(['correlation_id']);
     const body = rawBody(event);
     if (!body || body.length > MAX_BODY_BYTES) return respond(413, { accepted: false, error: `body larger than ${MAX_BODY_BYTES} bytes` });
 
@@ -98,6 +100,8 @@ export function createWebhookHandler(deps: WebhookHandlerDeps = {}): (event: Web
       return respond(400, { accepted: false, error: parsed.problem });
     }
     const eventId = verified.messageId || parsed.event.id;
+    // The dispatcher and the sync run (execution `run-<runDate>-<eventId>`) carry the same id.
+    logger.setCorrelationId(eventId);
     const attributes = { eventId, eventType: parsed.event.type };
     if (body.length + attributeBytes(attributes) > SQS_MAX_MESSAGE_BYTES) {
       return respond(400, { accepted: false, error: 'event too large to queue' });

@@ -14,6 +14,23 @@ export interface StackEncryptionKeyProps {
 }
 
 /**
+ * Only AWS services acting for a resource (DynamoDB, SQS, Lambda, Logs) may create grants on the
+ * key, so a principal with key access cannot hand it on by a grant (Control Tower CT.KMS.PR.3).
+ */
+export function restrictGrantsToAwsServices(key: kms.Key): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'DenyGrantsExceptForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'], // in a key policy "*" means this key
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }),
+  );
+}
+
+/**
  * A rotating customer-managed key for one stack's queues, secrets, topics and log groups.
  * CloudWatch Logs may use it for this account's log groups in this region only (log groups
  * encrypt with KMS only when the key policy lets the Logs service in).
@@ -31,6 +48,7 @@ export class StackEncryptionKey extends Construct {
       // Log groups outlive the stack; keeping the key keeps their history readable.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    restrictGrantsToAwsServices(this.key);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchLogsOfThisAccount',

@@ -10,6 +10,9 @@ import { PROJECT_ROOT, SERVICE_NAME, TOKEN_CACHE_PACKAGE } from '../paths.ts';
 /** Node.js 24 on Lambda. */
 export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
+/** Log retention for every log group of the product: a year covers typical insurance audit look-backs (and CT.CLOUDWATCH.PR.2). */
+export const LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
+
 /**
  * ESM bundles still meet CommonJS dependencies that call `require`; define it once per bundle.
  * `import.meta.url` is the bundle's own file, so resolution starts next to it.
@@ -33,7 +36,7 @@ export interface ProducerSyncFunctionProps {
   readonly tracing?: boolean;
   /** Reserved concurrent executions. @default no reservation (account pool) */
   readonly reservedConcurrentExecutions?: number;
-  /** Log group retention. @default logs.RetentionDays.ONE_MONTH */
+  /** Log group retention. @default LOG_RETENTION (one year) */
   readonly logRetention?: logs.RetentionDays;
   /** Key encrypting the log group (its policy must admit CloudWatch Logs). @default AWS-owned encryption */
   readonly logEncryptionKey?: kms.IKey;
@@ -59,7 +62,7 @@ export class ProducerSyncFunction extends Construct {
     super(scope, id);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? LOG_RETENTION,
       encryptionKey: props.logEncryptionKey,
     });
     this.role = new iam.Role(this, 'Role', {
@@ -103,6 +106,12 @@ export class ProducerSyncFunction extends Construct {
       },
     });
 
+    Validations.of(this.function).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+      reason:
+        'The functions only reach AWS service endpoints and the public AgentSync API over TLS; a VPC would add NAT cost and no isolation. ' +
+        'Accounts that require one can add VpcConfig with an escape hatch.',
+    });
     if (tracing) {
       Validations.of(this.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
