@@ -1,4 +1,5 @@
 import type { ProducerSyncClient } from '#producersync/client';
+import { chunked } from '#commons/chunked';
 
 /**
  * NPN management (producersync-api.md §2.2): the account's subscription list and its
@@ -141,11 +142,7 @@ async function inBatches<T>(npns: readonly string[], send: (batch: readonly stri
   return out;
 }
 
-function batches(npns: readonly string[]): string[][] {
-  const out: string[][] = [];
-  for (let i = 0; i < npns.length; i += SUBSCRIPTION_BATCH_SIZE) out.push(npns.slice(i, i + SUBSCRIPTION_BATCH_SIZE));
-  return out;
-}
+const batches = (npns: readonly string[]): string[][] => chunked(npns, SUBSCRIPTION_BATCH_SIZE);
 
 /** NPNs from a bare array, `{npns}`, or an `embedded`/`_embedded` collection; items are strings or `{npn}`. */
 function npnsOf(body: unknown): string[] {

@@ -3,12 +3,16 @@ import { parseArgs } from 'node:util';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { resolveDeployed } from '../support/deployed-stack.ts';
 import { startAndMaybeWait } from '../support/start-execution.ts';
+import { chunked } from '#commons/chunked';
+import { MAX_BACKFILL_NPNS } from '#sync/sync-input';
 import { parseNpnList } from '../support/npn-list.ts';
 
 const HELP = `usage: producersync backfill (--npns N1,N2,... | --file F | --all) [--wait] [--name NAME] [--state-machine-arn ARN] [--region R]
 
 Starts a full pull (no updatedSince) in the deployed account with {"mode":"backfill","npns":[...]}
-(or {"mode":"backfill"} with --all) and prints the execution's console link.`;
+(or {"mode":"backfill"} with --all) and prints the execution's console link. --npns and --file
+(one NPN per line, or a CSV with an "npn" column) may be combined; a list longer than
+${MAX_BACKFILL_NPNS} NPNs starts one execution per ${MAX_BACKFILL_NPNS}, named <name>-part-1, -part-2, ...`;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -25,17 +29,21 @@ export async function run(args: string[]): Promise<number> {
     },
   });
   if (values.help) return (console.log(HELP), 0);
-  const text = [values.npns ?? '', values.file ? await readFile(values.file, 'utf8') : ''].join('\n');
-  const npns = parseNpnList(text);
-  if (!values.all && npns.length === 0) {
-    console.error(`give --npns, --file or --all\n\n${HELP}`);
+  const npns = [...new Set([...parseNpnList(values.npns ?? '', { allowHeader: false }), ...(values.file ? parseNpnList(await readFile(values.file, 'utf8')) : [])])];
+  if (values.all === (npns.length > 0)) {
+    console.error(`give either --all or NPNs (--npns, --file)\n\n${HELP}`);
     return 2;
   }
   const deployed = await resolveDeployed(['stateMachineArn'], { stateMachineArn: values['state-machine-arn'], region: values.region });
-  return startAndMaybeWait(new SFNClient({ region: deployed.region }), {
-    stateMachineArn: deployed.stateMachineArn,
-    input: values.all ? { mode: 'backfill' } : { mode: 'backfill', npns },
-    name: values.name ?? `backfill-${Date.now()}`,
-    wait: values.wait,
-  });
+  const sfn = new SFNClient({ region: deployed.region });
+  const name = values.name ?? `backfill-${Date.now()}`;
+  if (values.all) return startAndMaybeWait(sfn, { stateMachineArn: deployed.stateMachineArn, input: { mode: 'backfill' }, name, wait: values.wait });
+  const parts = chunked(npns, MAX_BACKFILL_NPNS);
+  let exitCode = 0;
+  for (const [i, part] of parts.entries()) {
+    const partName = parts.length === 1 ? name : `${name}-part-${i + 1}`;
+    const code = await startAndMaybeWait(sfn, { stateMachineArn: deployed.stateMachineArn, input: { mode: 'backfill', npns: part }, name: partName, wait: values.wait });
+    exitCode = Math.max(exitCode, code);
+  }
+  return exitCode;
 }

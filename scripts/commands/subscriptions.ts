@@ -15,7 +15,7 @@ import {
   type JobStatus,
   type SubscriptionJobRef,
 } from '#producersync/subscriptions';
-import { parseNpnList } from '../support/npn-list.ts';
+import { InvalidNpnListError, parseNpnList } from '../support/npn-list.ts';
 
 const HELP = `usage: producersync subscriptions <list|add|remove|replace|status> [NPN ...] [options]
 
@@ -47,7 +47,6 @@ same period may be billed again, so add/replace warn about NPNs this machine rem
 const ACTIONS = ['list', 'add', 'remove', 'replace', 'status'] as const;
 type Action = (typeof ACTIONS)[number];
 
-const NPN = /^\d{1,10}$/;
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -90,32 +89,14 @@ export async function resolveCredentials(values: Values, env: NodeJS.ProcessEnv 
   };
 }
 
-/**
- * NPNs from the command line and/or a file, deduplicated in first-seen order. Anything that is not
- * 1-10 digits is an error (a typo must not silently shrink a replace list); a header line is tolerated.
- */
+/** NPNs from the command line and/or a file (parseNpnList's rules), deduplicated in first-seen order. */
 export function collectNpns(positional: readonly string[], fileText: string | undefined): string[] {
-  const invalid = positional.filter((token) => !NPN.test(token));
-  const fromFile: string[] = [];
-  if (fileText !== undefined) {
-    const lines = fileText.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-    const header = lines[0]?.toLowerCase().split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
-    if (header && header.length > 1 && header.includes('npn')) {
-      // A CSV with an "npn" column among others: the shared parser picks that column.
-      fromFile.push(...parseNpnList(fileText));
-    } else {
-      for (const [i, line] of lines.entries()) {
-        const tokens = line.split(/[\s,;]+/).map((t) => t.replace(/^"|"$/g, '')).filter(Boolean);
-        if (i === 0 && tokens.every((t) => !/\d/.test(t))) continue; // a header such as "NPN" or "producer_npn"
-        for (const token of tokens) (NPN.test(token) ? fromFile : invalid).push(token);
-      }
-    }
+  try {
+    return [...new Set([...parseNpnList(positional.join('\n'), { allowHeader: false }), ...(fileText === undefined ? [] : parseNpnList(fileText))])];
+  } catch (error) {
+    if (error instanceof InvalidNpnListError) throw new UsageError(error.message);
+    throw error;
   }
-  if (invalid.length > 0) {
-    const shown = invalid.slice(0, 5).map((t) => JSON.stringify(t)).join(', ');
-    throw new UsageError(`${invalid.length} value(s) are not NPNs (1-10 digits): ${shown}${invalid.length > 5 ? ', ...' : ''}`);
-  }
-  return [...new Set([...positional, ...fromFile])];
 }
 
 // ---- removal ledger ----

@@ -1,20 +1,34 @@
+/** A National Producer Number: 1 to 10 digits. */
+export const NPN_PATTERN = /^\d{1,10}$/;
+
+export class InvalidNpnListError extends Error {}
+
 /**
- * NPNs from free text: one per line, comma/space separated, or a CSV whose first column
- * (or a column named "npn") holds them. Header lines and blanks are skipped; duplicates dropped.
+ * NPNs from free text, deduplicated in first-seen order: one per line, comma/space/semicolon
+ * separated, or a CSV with a column named "npn" among others. With `allowHeader` (files), a
+ * first line without digits (such as "NPN") is skipped. Anything else that is not 1-10 digits is
+ * an error: a typo must not silently shrink a list (a `replace` would unsubscribe the rest).
  */
-export function parseNpnList(text: string): string[] {
+export function parseNpnList(text: string, options: { allowHeader?: boolean } = {}): string[] {
+  const allowHeader = options.allowHeader ?? true;
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-  const header = lines[0]?.toLowerCase().split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
-  const npnColumn = header?.indexOf('npn') ?? -1;
+  const unquote = (t: string) => t.trim().replace(/^"|"$/g, '');
+  const header = lines[0]?.toLowerCase().split(',').map(unquote);
+  const npnColumn = allowHeader && header && header.length > 1 ? header.indexOf('npn') : -1;
   const tokens: string[] = [];
   for (const [i, line] of lines.entries()) {
     if (npnColumn >= 0) {
-      if (i === 0) continue;
-      tokens.push(line.split(',')[npnColumn] ?? '');
-    } else {
-      tokens.push(...line.split(/[\s,;]+/));
+      if (i > 0) tokens.push(unquote(line.split(',')[npnColumn] ?? ''));
+      continue;
     }
+    const fields = line.split(/[\s,;]+/).map(unquote).filter(Boolean);
+    if (allowHeader && i === 0 && fields.every((t) => !/\d/.test(t))) continue;
+    tokens.push(...fields);
   }
-  const npns = tokens.map((t) => t.trim().replace(/^"|"$/g, '')).filter((t) => /^\d{1,10}$/.test(t));
-  return [...new Set(npns)];
+  const invalid = tokens.filter((t) => !NPN_PATTERN.test(t));
+  if (invalid.length > 0) {
+    const shown = invalid.slice(0, 5).map((t) => JSON.stringify(t)).join(', ');
+    throw new InvalidNpnListError(`${invalid.length} value(s) are not NPNs (1-10 digits): ${shown}${invalid.length > 5 ? ', ...' : ''}`);
+  }
+  return [...new Set(tokens)];
 }
