@@ -1,24 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
-
-type Json = Record<string, unknown>;
-type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
-
-function logicalIdOf(template: Template, type: string, prefix: string): string {
-  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
-  expect(ids, `${type} ${prefix}`).toHaveLength(1);
-  return ids[0]!;
-}
-function statementsOfRole(template: Template, rolePrefix: string): Statement[] {
-  const roleId = logicalIdOf(template, 'AWS::IAM::Role', rolePrefix);
-  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } } }[];
-  return policies.filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId)).flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
-const actionsOf = (statements: Statement[]) => statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-function functionProps(template: Template, prefix: string): Json {
-  return (template.findResources('AWS::Lambda::Function')[logicalIdOf(template, 'AWS::Lambda::Function', prefix)] as { Properties: Json }).Properties;
-}
+import { logicalIdOf, statementsOfRole, actionsOf, functionProps, type Json, type Statement } from './support/cdk-template.ts';
 
 describe('ProducerSyncIngest stack', () => {
   let template: Template;

@@ -1,9 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
-
-type Json = Record<string, unknown>;
-type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+import { logicalIdOf, statementsOfRole, actionsOf, type Json } from './support/cdk-template.ts';
 
 /** Flattens the CloudFormation intrinsics of a state machine definition into plain ASL. */
 function resolveDefinition(value: unknown): string {
@@ -17,20 +15,6 @@ function resolveDefinition(value: unknown): string {
   if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[])[0]}>`;
   throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
 }
-
-function logicalIdOf(template: Template, type: string, prefix: string): string {
-  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
-  expect(ids, `${type} ${prefix}`).toHaveLength(1);
-  return ids[0]!;
-}
-
-/** Every statement of every policy attached to the role whose logical id starts with `rolePrefix`. */
-function statementsOfRole(template: Template, rolePrefix: string): Statement[] {
-  const roleId = logicalIdOf(template, 'AWS::IAM::Role', rolePrefix);
-  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } } }[];
-  return policies.filter((p) => p.Properties.Roles.some((r) => r.Ref === roleId)).flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
-const actionsOf = (statements: Statement[]) => statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 
 describe('ProducerSyncSync stack', () => {
   let template: Template;

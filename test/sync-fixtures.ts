@@ -14,7 +14,8 @@ export const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().
 
 const S = 'S' as const;
 
-export async function createDataTable(client: DynamoDBClient, name = uniqueName('data')): Promise<string> {
+/** A table with the pk/sk key schema of docs/ARCHITECTURE.md and one GSI. */
+async function createTable(client: DynamoDBClient, name: string, index: { name: string; hash: string; range: string }, stream: boolean): Promise<string> {
   await client.send(
     new CreateTableCommand({
       TableName: name,
@@ -23,57 +24,28 @@ export async function createDataTable(client: DynamoDBClient, name = uniqueName(
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: S },
-        { AttributeName: 'sk', AttributeType: S },
-        { AttributeName: 'recordType', AttributeType: S },
-        { AttributeName: 'updatedAt', AttributeType: S },
-      ],
+      AttributeDefinitions: ['pk', 'sk', index.hash, index.range].map((AttributeName) => ({ AttributeName, AttributeType: S })),
       GlobalSecondaryIndexes: [
         {
-          IndexName: 'byTypeUpdatedAt',
+          IndexName: index.name,
           KeySchema: [
-            { AttributeName: 'recordType', KeyType: 'HASH' },
-            { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+            { AttributeName: index.hash, KeyType: 'HASH' },
+            { AttributeName: index.range, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
       ],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' as const } } : {}),
     }),
   );
   return name;
 }
 
-export async function createControlTable(client: DynamoDBClient, name = uniqueName('control')): Promise<string> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: S },
-        { AttributeName: 'sk', AttributeType: S },
-        { AttributeName: 'kind', AttributeType: S },
-        { AttributeName: 'startedAt', AttributeType: S },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'byKind',
-          KeySchema: [
-            { AttributeName: 'kind', KeyType: 'HASH' },
-            { AttributeName: 'startedAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  return name;
-}
+export const createDataTable = (client: DynamoDBClient, name = uniqueName('data')): Promise<string> =>
+  createTable(client, name, { name: 'byTypeUpdatedAt', hash: 'recordType', range: 'updatedAt' }, true);
+
+export const createControlTable = (client: DynamoDBClient, name = uniqueName('control')): Promise<string> =>
+  createTable(client, name, { name: 'byKind', hash: 'kind', range: 'startedAt' }, false);
 
 export async function scanAll(client: DynamoDBClient, tableName: string): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
