@@ -210,7 +210,24 @@ export function pollStream(options: PollStreamOptions): Poller {
   const abort = new AbortController();
   const waiters = new IdleWaiters();
   const iterators = new Map<string, string | null>(); // shardId → iterator (null: closed shard fully read)
+  const lastSequence = new Map<string, string>(); // shardId → last record delivered
   const batchSize = options.batchSize ?? 100;
+
+  /**
+   * A fresh iterator after a failed read (an expired or rejected iterator), so the poller recovers instead of
+   * failing on the same iterator forever: right after the last record delivered, else from the shard's start.
+   */
+  const recoverIterator = async (shardId: string): Promise<void> => {
+    const after = lastSequence.get(shardId);
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: options.streamArn,
+        ShardId: shardId,
+        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    iterators.set(shardId, ShardIterator ?? null);
+  };
 
   const discoverShards = async (): Promise<void> => {
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: options.streamArn }));
@@ -257,14 +274,22 @@ export function pollStream(options: PollStreamOptions): Poller {
         await discoverShards();
         for (const [shardId, iterator] of iterators) {
           if (!iterator) continue;
-          const { Records = [], NextShardIterator } = await streams.send(
-            new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }),
-            { abortSignal: abort.signal },
-          );
+          let page;
+          try {
+            page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }), { abortSignal: abort.signal });
+          } catch (error) {
+            if (abort.signal.aborted) throw error;
+            logger.warn('Local stream poller: shard read failed, taking a new iterator', { shardId, error: (error as Error).message });
+            await recoverIterator(shardId);
+            continue;
+          }
+          const { Records = [], NextShardIterator } = page;
           iterators.set(shardId, NextShardIterator ?? null);
           if (Records.length > 0) {
             delivered += Records.length;
             await deliver(Records.map((r) => streamRecord(r, options.streamArn)));
+            const last = Records.at(-1)?.dynamodb?.SequenceNumber;
+            if (last) lastSequence.set(shardId, last);
           }
         }
         if (delivered === 0) waiters.idle(cycle);

@@ -27,8 +27,8 @@ export interface SfnApiOptions {
   stateMachines: Record<string, Asl>;
   /** Lambda handlers by function id. Without them executions are only recorded and stay RUNNING. */
   handlers?: Record<string, LambdaHandler>;
-  /** Milliseconds each Wait state waits (default 0). */
-  waitOverride?: number;
+  /** Milliseconds each Wait state waits (default 0), or `'as-defined'` (see runStateMachine). */
+  waitOverride?: number | 'as-defined';
   /** Milliseconds between retries (default 0). */
   retryIntervalMs?: number;
 }

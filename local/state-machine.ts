@@ -87,8 +87,11 @@ export interface RunStateMachineOptions {
   /** `$$.Execution.Name` (the runId). */
   executionName: string;
   executionArn?: string;
-  /** Milliseconds every Wait state actually waits (default 0, so tests never sleep). */
-  waitOverride?: number;
+  /**
+   * Milliseconds every Wait state actually waits (default 0, so tests never sleep); `'as-defined'` waits what the
+   * definition says (a 429's Retry-After against a real API must be honoured).
+   */
+  waitOverride?: number | 'as-defined';
   /** Milliseconds between retries (default 0). */
   retryIntervalMs?: number;
   abortSignal?: AbortSignal;
@@ -141,7 +144,7 @@ export async function runStateMachine(asl: Asl, input: unknown, options: RunStat
   const retryIntervalOverrides: Record<string, number> = {};
   for (const [stateName, state] of allStates(asl as unknown as StatesContainer)) {
     if (state.Retry || state.Catch) retryIntervalOverrides[stateName] = options.retryIntervalMs ?? 0;
-    if (state.Type === 'Wait') waitTimeOverrides[stateName] = options.waitOverride ?? 0;
+    if (state.Type === 'Wait' && options.waitOverride !== 'as-defined') waitTimeOverrides[stateName] = options.waitOverride ?? 0;
     if (state.Type !== 'Task') continue;
     const resource = String(state.Resource);
     const viaInvoke = LAMBDA_INVOKE.test(resource);

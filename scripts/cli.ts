@@ -4,6 +4,7 @@
  */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (args: string[]) => Promise<number> }> }> = {
   sim: { summary: 'run the ProducerSync simulator on 127.0.0.1', load: () => import('./commands/sim.ts') },
+  sync: { summary: 'run the sync state machine locally against a ProducerSync server (--local)', load: () => import('./commands/sync.ts') },
   subscriptions: { summary: 'list|add|remove|replace|status NPN subscriptions', load: () => import('./commands/subscriptions.ts') },
   rerun: { summary: 'start a sync execution for a runDate in the deployed account', load: () => import('./commands/rerun.ts') },
   backfill: { summary: 'start a backfill execution for NPNs in the deployed account', load: () => import('./commands/backfill.ts') },

@@ -1,97 +1,135 @@
 /**
- * `npm run local`: the sync on one machine with no AWS account. Synthesizes the CDK app, starts
- * DynamoDB Local and the Secrets Manager stand-in, provisions the tables from the synthesized
- * template, starts the simulator, runs the synthesized state machine (a backfill, then a day
- * later the incremental run for the new runDate) with the real handlers, prints a summary per
- * endpoint, and exits 0 only if the table equals the simulator's ground truth.
+ * `npm run local`: the whole app on one machine, no AWS account. A local stack (synthesized app, DynamoDB
+ * Local, fauxqs, Secrets Manager and Step Functions stand-ins), the simulator with a realistic population,
+ * the initial backfill, then one simulated day: the Svix-signed `updates_available` webhook goes through
+ * the HTTP front → webhook Lambda → SQS → dispatcher → the synthesized state machine → DynamoDB → stream.
+ * Exits 0 only if both runs succeeded, the stream carried exactly the day's writes and the table equals
+ * the simulator's ground truth.
  */
 import { parseArgs } from 'node:util';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { buildApp } from '#lib/app';
-import { secretsClient } from '#commons/clients';
+import { startSimulator, type Simulator } from '#sim/server';
 import { DEFAULT_SYNC_ENDPOINTS } from '#producersync/endpoints';
-import { startSimulator } from '#sim/server';
-import { startDynamoDbLocal } from '#local/dynamodb-local';
-import { startSecretsManager } from '#local/secrets-manager';
-import { startSqs } from '#local/fauxqs';
-import { applyEnv, localAwsEnv } from '#local/aws-env';
-import { templatesFromAssembly } from '#local/template';
-import { provisionFromTemplates } from '#local/provision';
-import { loadStateMachine, runStateMachine, type LambdaHandler } from '#local/state-machine';
-import { handler as prepare } from '#sync/prepare';
-import { handler as syncPages } from '#sync/sync-pages';
-import { handler as finalize } from '#sync/finalize';
-import { compareWithTruth, isExactMatch, readSyncedRecords } from './support/table-export.ts';
-import { formatEndpointSummary, type RunRecord } from './support/run-table.ts';
+import { ChangeLog } from './support/change-log.ts';
+import { elapsedLog, reportOutcome } from './support/console-report.ts';
+import { startLocalStack, type ExecutionOutcome, type LocalStack } from './support/local-stack.ts';
+import { table } from './support/run-table.ts';
+import { watchRunProgress } from './support/run-progress.ts';
+import { compareWithTruth, describeComparison, isExactMatch } from './support/table-export.ts';
+import { startWebhookPipeline } from './support/webhook-pipeline.ts';
 
-const { values } = parseArgs({ options: { npns: { type: 'string', default: '3000' }, seed: { type: 'string', default: '1' } } });
+const HELP = `usage: npm run local [-- --npns N] [--seed S]
+
+Runs the app locally against the ProducerSync simulator (N subscribed NPNs, default 3000): backfill,
+then one simulated day delivered as the signed webhook, then compares the table with the simulator.
+POWERTOOLS_LOG_LEVEL=INFO shows the Lambdas' own JSON logs.`;
+
+const { values } = parseArgs({
+  options: { npns: { type: 'string', default: '3000' }, seed: { type: 'string', default: '1' }, help: { type: 'boolean', default: false } },
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const npns = Number(values.npns);
+const seed = Number(values.seed);
+if (!Number.isSafeInteger(npns) || npns < 1 || !Number.isSafeInteger(seed)) {
+  console.error(`--npns must be a positive integer and --seed an integer\n\n${HELP}`);
+  process.exit(2);
+}
+
 const started = Date.now();
-const log = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
+const log = elapsedLog(started);
+const recentApiRequests = (sim: Simulator): number => {
+  const since = Date.now() - 60_000;
+  return sim.requests.filter((r) => r.kind === 'api' && r.at >= since).length;
+};
+const perEndpointWrites = (outcome: ExecutionOutcome): Record<string, number> =>
+  Object.fromEntries(Object.entries(outcome.run?.endpoints ?? {}).map(([name, c]) => [name, (c.inserted ?? 0) + (c.modified ?? 0) + (c.deleted ?? 0)]));
 
-const stops: Array<() => Promise<void>> = [];
-let exitCode = 1;
-try {
-  log('synthesizing the CDK app');
-  const { app } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
-  const stacks = templatesFromAssembly(app.synth());
+async function main(stack: LocalStack): Promise<boolean> {
+  const { resources } = stack;
+  const pipeline = await startWebhookPipeline(stack);
+  stack.onStop(() => pipeline.stop());
 
-  const dynamo = await startDynamoDbLocal({});
-  stops.push(() => dynamo.stop());
-  const secrets = await startSecretsManager();
-  stops.push(() => secrets.stop());
-  const sqs = await startSqs();
-  stops.push(() => sqs.stop());
-  applyEnv(localAwsEnv({ dynamo: dynamo.endpoint, secrets: secrets.endpoint, sqs: sqs.endpoint }));
-  log(`DynamoDB Local ${dynamo.endpoint}, Secrets Manager stand-in ${secrets.endpoint}`);
+  const sim = await startSimulator({ npns, seed, webhook: pipeline.webhookTarget });
+  stack.onStop(() => sim.close());
+  log(`simulator ${sim.apiBaseUrl}: ${sim.subscribedNpns().length.toLocaleString('en-US')} subscribed NPNs, today ${sim.today}; webhook → ${pipeline.webhookTarget.url}`);
+  await stack.putCredentials({ clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl });
 
-  const provisioned = await provisionFromTemplates(stacks, { prefix: `local-${Date.now().toString(36)}` });
-  const sim = await startSimulator({ npns: Number(values.npns), seed: Number(values.seed) });
-  stops.push(() => sim.close());
-  log(`simulator ${sim.apiBaseUrl} with ${sim.subscribedNpns().length} subscribed NPNs`);
-  await secretsClient().send(
-    new PutSecretValueCommand({
-      SecretId: provisioned.resources.ProducerSyncCredentials!.arn,
-      SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl }),
+  const progress = watchRunProgress({
+    dynamo: stack.dynamo,
+    controlTable: resources.controlTable,
+    runId: () => stack.sfn.executions().find((e) => e.status === 'RUNNING')?.name,
+    requestsLastMinute: () => recentApiRequests(sim),
+    log,
+  });
+  try {
+    log('backfill: StartExecution local-backfill {"mode":"backfill"}');
+    const backfill = await stack.runExecution('local-backfill', { mode: 'backfill' });
+    reportOutcome(backfill, log);
+    if (backfill.status !== 'SUCCEEDED') return false;
+
+    const changes = new ChangeLog(log);
+    await pipeline.followChanges((records) => changes.add(records));
+
+    const day = await sim.advanceDay();
+    log(`simulator advanced to ${day.runDate}: ${day.changed} changed, ${day.added} added, ${day.deleted} deleted records`);
+    log(`updates_available webhook ${day.eventId} → ${resources.webhookRouteKey}: HTTP ${day.webhookStatus}`);
+    if (day.webhookStatus !== 202) return false;
+    await pipeline.settle();
+    const execution = stack.sfn.executions().at(-1);
+    if (!execution || execution.name === 'local-backfill') {
+      log('the webhook started no execution');
+      return false;
+    }
+    const incremental = await stack.outcomeOf(execution.executionArn);
+    const changeRemainder = changes.remainder();
+    if (changeRemainder) log(changeRemainder);
+    reportOutcome(incremental, log, [
+      { header: 'written', values: perEndpointWrites(incremental) },
+      { header: 'stream', values: Object.fromEntries(changes.byType) },
+    ]);
+
+    const written = Object.values(perEndpointWrites(incremental)).reduce((sum, n) => sum + n, 0);
+    const streamMatches = changes.delivered === written;
+
+    // The Scan runs in DynamoDB Local while this thread builds the ground truth.
+    const scanning = stack.readRecords();
+    const truth = Object.fromEntries(DEFAULT_SYNC_ENDPOINTS.map((endpoint) => [endpoint, sim.groundTruth(endpoint)]));
+    const comparison = compareWithTruth(await scanning, truth);
+    log(`table vs the simulator's ground truth: ${describeComparison(comparison)}`);
+
+    console.log(`\nsummary (wall time ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(summaryTable([backfill, { ...incremental, stream: changes.delivered }]));
+    console.log(`stream records delivered (followed from the backfill's end): ${changes.delivered} ${streamMatches ? '=' : '≠'} inserted + modified + deleted of the webhook run (${written})`);
+    console.log(`table: ${isExactMatch(comparison) ? 'equals' : 'DIFFERS FROM'} the simulator's ground truth (${comparison.compared} records)\n`);
+    return incremental.status === 'SUCCEEDED' && streamMatches && isExactMatch(comparison);
+  } finally {
+    progress.stop();
+  }
+}
+
+/** One row per run: status, wall time, and the totals of its per-endpoint table. */
+function summaryTable(outcomes: Array<ExecutionOutcome & { stream?: number }>): string {
+  return table(
+    ['run', 'status', 'wall', 'pages', 'inserted', 'modified', 'unchanged', 'deleted', '429s', 'stream records'],
+    outcomes.map((o) => {
+      const t = o.run?.totals ?? {};
+      const wall = o.run?.durationMs === undefined ? '?' : `${(o.run.durationMs / 1000).toFixed(1)}s`;
+      return [o.name, o.status, wall, t.pages ?? 0, t.inserted ?? 0, t.modified ?? 0, t.unchanged ?? 0, t.deleted ?? 0, t.throttled ?? 0, o.stream ?? '-'];
     }),
   );
-  Object.assign(process.env, provisioned.functionEnv.PrepareFunction, provisioned.functionEnv.SyncPagesFunction, provisioned.functionEnv.FinalizeFunction);
-  const asl = loadStateMachine(stacks, 'SyncStateMachine', { physical: provisioned.physical });
-  const handlers: Record<string, LambdaHandler> = {
-    PrepareFunction: prepare as LambdaHandler,
-    SyncPagesFunction: syncPages as LambdaHandler,
-    FinalizeFunction: finalize as LambdaHandler,
-  };
-  const controlTable = provisioned.resources.ControlTable!.name;
-  const dataTable = provisioned.resources.DataTable!.name;
-  const ddb = new DynamoDBClient({});
-
-  async function runAndReport(executionName: string, input: unknown): Promise<boolean> {
-    log(`execution ${executionName} ${JSON.stringify(input)}`);
-    const result = await runStateMachine(asl, input, { handlers, executionName, waitOverride: 1000 });
-    const item = await ddb.send(new GetItemCommand({ TableName: controlTable, Key: { pk: { S: `RUN#${executionName}` }, sk: { S: 'RUN' } }, ConsistentRead: true }));
-    const run = item.Item ? (unmarshall(item.Item) as RunRecord) : undefined;
-    log(`${result.status} in ${run?.durationMs ?? '?'} ms, ${result.transitions} state transitions`);
-    if (run) console.log(formatEndpointSummary(run));
-    if (result.status !== 'SUCCEEDED') console.error(`${result.error ?? ''} ${result.cause ?? ''}`);
-    return result.status === 'SUCCEEDED';
-  }
-
-  let ok = await runAndReport('local-backfill', { mode: 'backfill' });
-  const day = await sim.advanceDay({ deliverWebhook: false });
-  log(`simulator advanced to ${day.runDate}: ${day.changed} changed, ${day.added} added, ${day.deleted} deleted`);
-  ok = (await runAndReport(`local-run-${day.runDate}`, { runDate: day.runDate })) && ok;
-
-  const synced = await readSyncedRecords(ddb, dataTable);
-  const truth = Object.fromEntries(DEFAULT_SYNC_ENDPOINTS.map((e) => [e, sim.groundTruth(e)]));
-  const comparison = compareWithTruth(synced, truth);
-  log(`compared ${comparison.compared} records with the simulator's ground truth: ${comparison.missing.length} missing, ${comparison.extra.length} extra, ${comparison.mismatched.length} different`);
-  exitCode = ok && isExactMatch(comparison) ? 0 : 1;
-  log(exitCode === 0 ? 'OK: the table equals the ground truth' : 'FAILED');
-} catch (error) {
-  console.error(error instanceof Error ? error.stack : error);
-} finally {
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
 }
+
+let exitCode = 1;
+let stack: LocalStack | undefined;
+try {
+  stack = await startLocalStack({ log });
+  exitCode = (await main(stack)) ? 0 : 1;
+} catch (error) {
+  if (!stack?.interrupted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+} finally {
+  await stack?.stop();
+}
+log(exitCode === 0 ? `OK in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'FAILED');
 process.exit(exitCode);

@@ -78,6 +78,8 @@ export interface Simulator {
   readonly requests: RequestLogEntry[];
   clearRequests(): void;
   tokensIssued(): number;
+  /** The access tokens issued so far (secrets: tests check that none reaches a log). */
+  issuedTokens(): string[];
   close(): Promise<void>;
 }
 
@@ -233,6 +235,10 @@ class SimulatorServer implements Simulator {
 
   tokensIssued(): number {
     return this.tokens.issuedCount();
+  }
+
+  issuedTokens(): string[] {
+    return this.tokens.issued();
   }
 
   async close(): Promise<void> {

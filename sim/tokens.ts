@@ -21,6 +21,13 @@ export interface TokenRequest {
   scope?: string;
 }
 
+/**
+ * Every access token any simulator in this process has issued: tests scan captured logs for them
+ * (a token is a credential and must never be logged).
+ */
+const issuedInProcess: string[] = [];
+export const tokensIssuedInProcess = (): readonly string[] => issuedInProcess;
+
 const sameText = (a: string, b: string): boolean => {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -33,7 +40,7 @@ const sameText = (a: string, b: string): boolean => {
  */
 export class TokenService {
   private readonly tokens = new Map<string, IssuedToken>();
-  private issued = 0;
+  private readonly issuedTokens: string[] = [];
 
   constructor(
     private readonly clientId: string,
@@ -82,7 +89,8 @@ export class TokenService {
     if (!this.credentialsValid(request)) return oauthError(401, 'invalid_client', 'Client authentication failed', { 'www-authenticate': 'Basic realm="agentsync"' });
     const accessToken = `sim.${randomBytes(24).toString('base64url')}`;
     this.tokens.set(accessToken, { clientId: this.clientId, expiresAtMs: this.now() + this.lifetimeSeconds * 1000 });
-    this.issued++;
+    this.issuedTokens.push(accessToken);
+    issuedInProcess.push(accessToken);
     return {
       status: 200,
       contentType: JSON_TYPE,
@@ -111,6 +119,10 @@ export class TokenService {
   }
 
   issuedCount(): number {
-    return this.issued;
+    return this.issuedTokens.length;
+  }
+
+  issued(): string[] {
+    return [...this.issuedTokens];
   }
 }

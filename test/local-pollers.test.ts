@@ -1,4 +1,4 @@
-import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DescribeTableCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { pollQueue, pollStream } from '#local/pollers';
 import { provisionFromTemplates, type ProvisionResult } from '#local/provision';
 import { useLocalAws, type LocalAws } from './support/local-aws.ts';
 import { smallAppTemplates } from './support/small-app.ts';
+import { createDataTable } from './sync-fixtures.ts';
 
 describe('event source pollers', () => {
   let local: LocalAws;
@@ -83,5 +84,19 @@ describe('event source pollers', () => {
     expect(seen[1]?.dynamodb?.NewImage?.v).toEqual({ N: '2' });
     expect(seen[0]).toMatchObject({ eventSource: 'aws:dynamodb', eventSourceARN: table?.streamArn, dynamodb: { Keys: key } });
     expect(typeof seen[0]?.dynamodb?.ApproximateCreationDateTime).toBe('number');
+  });
+
+  it('pollStream from LATEST on an empty table still delivers what is written afterwards, each record once', async () => {
+    const tableName = await createDataTable(dynamoClient());
+    const streamArn = (await dynamoClient().send(new DescribeTableCommand({ TableName: tableName }))).Table?.LatestStreamArn as string;
+    const seen: string[] = [];
+    const poller = pollStream({ streamArn, startingPosition: 'LATEST', handler: async (event) => void seen.push(...event.Records.map((r) => r.dynamodb?.Keys?.sk?.S ?? '')) });
+    await poller.drain(20_000);
+    for (const id of [1, 2, 3]) await dynamoClient().send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'NPN#9' }, sk: { S: `licenses#${id}` } } }));
+    await poller.drain(20_000);
+    await dynamoClient().send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'NPN#9' }, sk: { S: 'licenses#4' } } }));
+    await poller.drain(20_000);
+    await poller.stop();
+    expect(seen).toEqual(['licenses#1', 'licenses#2', 'licenses#3', 'licenses#4']);
   });
 });

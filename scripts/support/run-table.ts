@@ -52,7 +52,13 @@ export function formatRunTable(runs: RunRecord[]): string {
   );
 }
 
-export function formatEndpointSummary(run: RunRecord): string {
+/** A column added to the endpoint summary: a value per endpoint, summed on the TOTAL row. */
+export interface ExtraColumn {
+  header: string;
+  values: Record<string, number>;
+}
+
+export function formatEndpointSummary(run: RunRecord, extra: ExtraColumn[] = []): string {
   const names = Object.keys(run.endpoints ?? {}).sort();
   const rows = names.map((name) => {
     const c = run.endpoints![name]!;
@@ -66,9 +72,11 @@ export function formatEndpointSummary(run: RunRecord): string {
       c.deleted ?? 0,
       c.quarantined ?? 0,
       c.throttled ?? 0,
+      ...extra.map((column) => column.values[name] ?? 0),
     ];
   });
   const t = run.totals ?? {};
-  rows.push(['TOTAL', t.pages ?? 0, t.recordsSeen ?? 0, t.inserted ?? 0, t.modified ?? 0, t.unchanged ?? 0, t.deleted ?? 0, t.quarantined ?? 0, t.throttled ?? 0]);
-  return table(['endpoint', 'pages', 'seen', 'inserted', 'modified', 'unchanged', 'deleted', 'quarantined', '429s'], rows);
+  const extraTotals = extra.map((column) => Object.values(column.values).reduce((sum, v) => sum + v, 0));
+  rows.push(['TOTAL', t.pages ?? 0, t.recordsSeen ?? 0, t.inserted ?? 0, t.modified ?? 0, t.unchanged ?? 0, t.deleted ?? 0, t.quarantined ?? 0, t.throttled ?? 0, ...extraTotals]);
+  return table(['endpoint', 'pages', 'seen', 'inserted', 'modified', 'unchanged', 'deleted', 'quarantined', '429s', ...extra.map((c) => c.header)], rows);
 }

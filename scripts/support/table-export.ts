@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 /** One stored source record as exported by `sync --out` (one JSON line each). */
@@ -13,20 +13,32 @@ export interface ExportLine {
   record: Record<string, unknown>;
 }
 
-/** Every source record in the data table (NPN status items and other non-record items are left out). */
+/**
+ * DynamoDB Local serves a single-segment Scan of 1 MB pages slowly (20-70 s for 34k records on 2 cores);
+ * 16 segments of 500-item pages read the same table in 2-8 s (measured against 4 and 8 segments too).
+ */
+const SCAN_SEGMENTS = 16;
+const SCAN_PAGE_ITEMS = 500;
+
+/** Every source record in the data table (NPN status items and other non-record items are left out), sorted by type, NPN, id. */
 export async function readSyncedRecords(dynamo: DynamoDBClient, tableName: string): Promise<ExportLine[]> {
   const lines: ExportLine[] = [];
-  let startKey: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
-    for (const raw of page.Items ?? []) {
-      const item = unmarshall(raw);
-      if (!item.record || item.recordType === 'npnStatus') continue;
-      lines.push({ type: item.recordType, npn: item.npn, id: item.id, deleted: item.deleted === true, record: item.record });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return lines.sort((a, b) => a.type.localeCompare(b.type) || a.npn.localeCompare(b.npn) || a.id - b.id);
+  const scanSegment = async (segment: number): Promise<void> => {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await dynamo.send(
+        new ScanCommand({ TableName: tableName, Segment: segment, TotalSegments: SCAN_SEGMENTS, Limit: SCAN_PAGE_ITEMS, ExclusiveStartKey: startKey }),
+      );
+      for (const raw of page.Items ?? []) {
+        const item = unmarshall(raw);
+        if (!item.record || item.recordType === 'npnStatus') continue;
+        lines.push({ type: item.recordType, npn: item.npn, id: item.id, deleted: item.deleted === true, record: item.record });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  };
+  await Promise.all(Array.from({ length: SCAN_SEGMENTS }, (_, segment) => scanSegment(segment)));
+  return lines.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.npn < b.npn ? -1 : a.npn > b.npn ? 1 : a.id - b.id));
 }
 
 export async function writeJsonLines(path: string, lines: ExportLine[]): Promise<void> {
@@ -38,6 +50,11 @@ export async function writeJsonLines(path: string, lines: ExportLine[]): Promise
   await once(out, 'finish');
 }
 
+/** The line `sync --out` should write for a record the API serves (npn and deleted flag read from the record itself). */
+export function expectedLine(type: string, record: Record<string, unknown>): ExportLine {
+  return { type, npn: String(record.npn), id: record.id as number, deleted: record.niprDeleted === true, record };
+}
+
 export interface Comparison {
   compared: number;
   missing: string[];
@@ -45,22 +62,28 @@ export interface Comparison {
   mismatched: string[];
 }
 
-/** Compares synced records with the records the API serves now, per record type, by id. */
+/** Compares synced lines with the records the API serves now (per endpoint), whole line by whole line, keyed by type and id. */
 export function compareWithTruth(synced: ExportLine[], truth: Record<string, Record<string, unknown>[]>): Comparison {
   const result: Comparison = { compared: 0, missing: [], extra: [], mismatched: [] };
+  const stored = new Map(synced.map((line) => [`${line.type}#${line.id}`, line]));
   for (const [type, records] of Object.entries(truth)) {
-    const stored = new Map(synced.filter((l) => l.type === type).map((l) => [String(l.id), l.record]));
     for (const record of records) {
-      const key = String(record.id);
+      const key = `${type}#${String(record.id)}`;
       const mine = stored.get(key);
       result.compared += 1;
-      if (!mine) result.missing.push(`${type}#${key}`);
-      else if (!isDeepStrictEqual(mine, record)) result.mismatched.push(`${type}#${key}`);
+      if (!mine) result.missing.push(key);
+      else if (!isDeepStrictEqual(mine, expectedLine(type, record))) result.mismatched.push(key);
       stored.delete(key);
     }
-    result.extra.push(...[...stored.keys()].map((k) => `${type}#${k}`));
   }
+  result.extra.push(...stored.keys());
   return result;
 }
 
 export const isExactMatch = (c: Comparison): boolean => c.missing.length + c.extra.length + c.mismatched.length === 0;
+
+/** One line for a log: the counts and the first few keys of each kind of difference. */
+export function describeComparison(c: Comparison): string {
+  const sample = (keys: string[]): string => (keys.length ? ` (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', ...' : ''})` : '');
+  return `${c.compared} records compared: ${c.missing.length} missing${sample(c.missing)}, ${c.extra.length} extra${sample(c.extra)}, ${c.mismatched.length} different${sample(c.mismatched)}`;
+}
