@@ -140,6 +140,12 @@ describe('ProducerSyncSync stack', () => {
     expect(definition.States.Synced).toEqual({ Type: 'Succeed' });
   });
 
+  it('bounds every Lambda task by the Lambda maximum of 900 s (local interpreters default to 60 s)', () => {
+    const tasks = [...definitionText.matchAll(/"Type":"Task"/g)].length;
+    expect(tasks).toBe(5); // Prepare, SyncPages, RecordRun, ResumeSyncPages, RecordRun2
+    expect([...definitionText.matchAll(/"TimeoutSeconds":900/g)].length).toBe(tasks);
+  });
+
   it('never uses negative IsNull/IsPresent conditions (the local interpreter gets them wrong)', () => {
     expect(definitionText).not.toMatch(/"Is(Null|Present)":\s*false/);
   });

@@ -48,6 +48,7 @@ export class SyncStateMachine extends Construct {
     const prepare = new tasks.LambdaInvoke(this, 'Prepare', {
       lambdaFunction: props.prepareFunction,
       payloadResponseOnly: true,
+      taskTimeout: LAMBDA_TASK_TIMEOUT,
       retryOnServiceExceptions: false,
       payload: sfn.TaskInput.fromObject({
         input: sfn.JsonPath.entirePayload,
@@ -122,6 +123,7 @@ export class SyncStateMachine extends Construct {
     const syncPages = new tasks.LambdaInvoke(this, `${prefix}SyncPages`, {
       lambdaFunction: syncPagesFunction,
       payloadResponseOnly: true,
+      taskTimeout: LAMBDA_TASK_TIMEOUT,
       retryOnServiceExceptions: false,
     });
     addLambdaServiceRetry(syncPages);
@@ -149,6 +151,7 @@ export class SyncStateMachine extends Construct {
     const task = new tasks.LambdaInvoke(this, id, {
       lambdaFunction: finalizeFunction,
       payloadResponseOnly: true,
+      taskTimeout: LAMBDA_TASK_TIMEOUT,
       retryOnServiceExceptions: false,
       resultPath: '$.run',
     });
@@ -156,6 +159,13 @@ export class SyncStateMachine extends Construct {
     return task;
   }
 }
+
+/**
+ * Lambda's longest timeout. A Task already ends with its Lambda, but stating the bound keeps a lost
+ * invocation from holding an execution, and local interpreters (whose default is 60 s) then behave
+ * like AWS for a sync-pages invocation that uses its whole time budget.
+ */
+const LAMBDA_TASK_TIMEOUT = sfn.Timeout.duration(Duration.minutes(15));
 
 function addLambdaServiceRetry(task: tasks.LambdaInvoke): void {
   task.addRetry({

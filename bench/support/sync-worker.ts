@@ -1,0 +1,120 @@
+/**
+ * The sync "Lambda container" of the benchmarks (started by SyncProcess): the real Prepare,
+ * SyncPages and Finalize handlers behind the synthesized state machine, or the naive baseline.
+ */
+import './quiet.ts';
+import type { Context } from 'aws-lambda';
+import { dynamoClient } from '#commons/clients';
+import { requiredEnv } from '#commons/env';
+import { createProducerSyncClient } from '#producersync/client';
+import { loadCredentials } from '#producersync/credentials';
+import { createLocalRateBudget } from '#producersync/rate-budget';
+import { runStateMachine, type Asl, type LambdaHandler } from '#local/state-machine';
+import { mapWithConcurrency } from '#sync/concurrency';
+import { batchWriteBaseline } from '#sync/dynamo-record-store';
+import { dataKey, type DataItem } from '#sync/record-store';
+import { countDynamoTraffic } from './dynamo-counter.ts';
+import { estimateHistory } from './history.ts';
+import { sampleMemory } from './memory.ts';
+import type { BaselineRequest, BaselineStats, ExecutionOptions, ExecutionStats, WorkerReply, WorkerRequest, WorkStats } from './sync-process.ts';
+
+const traffic = countDynamoTraffic(dynamoClient());
+let asl: Asl | undefined;
+let handlers: Record<string, LambdaHandler> | undefined;
+
+async function measured<T>(work: () => Promise<T>): Promise<{ value: T; stats: WorkStats }> {
+  traffic.take();
+  const memory = sampleMemory();
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  const value = await work();
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStart);
+  return { value, stats: { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, memory: memory.stop(), dynamo: traffic.take() } };
+}
+
+async function execution(executionName: string, input: unknown, options: ExecutionOptions): Promise<ExecutionStats> {
+  if (!asl || !handlers) throw new Error('worker not initialised');
+  const definition = asl;
+  const taskHandlers = handlers;
+  const abort = new AbortController();
+  const timer = options.abortAfterMs === undefined ? undefined : setTimeout(() => abort.abort(), options.abortAfterMs);
+  const { value: run, stats } = await measured(() =>
+    runStateMachine(definition, input, { handlers: taskHandlers, executionName, waitOverride: options.waitOverrideMs ?? 0, abortSignal: abort.signal }),
+  ).finally(() => clearTimeout(timer));
+  return {
+    ...stats,
+    status: run.status,
+    ...(run.error ? { error: run.error } : {}),
+    ...(run.cause ? { cause: run.cause.slice(0, 2_000) } : {}),
+    invocations: run.invocations,
+    history: estimateHistory(run.events, run.invocations.SyncPagesFunction ?? 0),
+  };
+}
+
+/**
+ * The seed guide's approach: follow `next` links and BatchWriteItem every record as it comes,
+ * with no validation, no hashing and no conditions (so every run rewrites and re-streams all).
+ */
+async function baseline(request: BaselineRequest): Promise<BaselineStats> {
+  const credentials = await loadCredentials(requiredEnv('PRODUCERSYNC_SECRET_ARN'));
+  const client = createProducerSyncClient({ credentials, rateBudget: createLocalRateBudget({ perMinute: Number(requiredEnv('API_REQUESTS_PER_MINUTE')) }) });
+  const { value, stats } = await measured(async () => {
+    let records = 0;
+    let pages = 0;
+    await mapWithConcurrency(request.endpoints, request.concurrency, async (endpoint) => {
+      for await (const page of client.paginate(endpoint, { size: request.pageSize, includeDeleted: true })) {
+        pages++;
+        records += page.records.length;
+        const items = page.records.map((record) => plainItem(endpoint, record));
+        await batchWriteBaseline(dynamoClient(), request.tableName, items);
+      }
+    });
+    return { records, pages };
+  });
+  return { ...stats, ...value };
+}
+
+/** The table's key layout straight from the record; contentHash left empty since the baseline does not hash. */
+function plainItem(endpoint: DataItem['recordType'], record: Record<string, unknown>): DataItem {
+  const npn = String(record.npn);
+  const id = Number(record.id);
+  return {
+    ...dataKey(npn, endpoint, id),
+    recordType: endpoint,
+    npn,
+    id,
+    updatedAt: String(record.updatedAt),
+    deleted: record.niprDeleted === true,
+    contentHash: '',
+    record,
+  };
+}
+
+async function handle(message: WorkerRequest): Promise<unknown> {
+  switch (message.type) {
+    case 'init': {
+      asl = message.asl;
+      // Imported only now: the handlers' logger and SDK clients read the environment at load.
+      const [prepare, syncPages, finalize] = await Promise.all([import('#sync/prepare'), import('#sync/sync-pages'), import('#sync/finalize')]);
+      handlers = {
+        PrepareFunction: prepare.handler as LambdaHandler,
+        SyncPagesFunction: ((event: unknown, context: Context) => syncPages.handler(event as never, context)) as LambdaHandler,
+        FinalizeFunction: finalize.handler as LambdaHandler,
+      };
+      return null;
+    }
+    case 'execution':
+      return execution(message.executionName, message.input, message.options);
+    case 'baseline':
+      return baseline(message.request);
+  }
+}
+
+process.on('message', (message: WorkerRequest) => {
+  handle(message).then(
+    (result) => process.send?.({ id: message.id, ok: true, result } satisfies WorkerReply),
+    (error: unknown) => process.send?.({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies WorkerReply),
+  );
+});
+process.on('disconnect', () => process.exit(0));
