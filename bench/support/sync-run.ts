@@ -4,6 +4,7 @@ import type { RequestLogEntry } from '#sim/server';
 import { loadRun } from '#sync/run-record';
 import type { Population } from './population.ts';
 import type { ExecutionOptions, ExecutionStats } from './sync-process.ts';
+import type { EndpointCounts } from '#sync/checkpoint';
 
 /** The simulator's view of a run: what actually reached the API. */
 export interface ApiTraffic {
@@ -16,17 +17,8 @@ export interface ApiTraffic {
   log: RequestLogEntry[];
 }
 
-export interface RunTotals {
-  pages: number;
-  recordsSeen: number;
-  inserted: number;
-  modified: number;
-  unchanged: number;
-  deleted: number;
-  stale: number;
-  quarantined: number;
-  throttled: number;
-}
+/** The run record's totals: the engine's own per-endpoint counts, summed. */
+export type RunTotals = EndpointCounts;
 
 export interface SyncRun {
   executionName: string;
