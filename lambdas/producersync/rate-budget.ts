@@ -58,15 +58,31 @@ export function readServerRateState(headers: Readonly<Record<string, string | un
 
 /**
  * A token bucket measured on the actual release times: requests leave one at a time, each
- * when a whole token has refilled. Holding `burst` tokens at most and refilling
- * `perMinute - burst` per minute, no 60 s window ever sees more than `perMinute` releases,
- * however late timers fire (a late timer delays the release, it never bunches releases).
+ * when a whole token has refilled. Holding `capacity` tokens at most and refilling
+ * `perMinute - capacity` per minute, no 60 s window ever sees more than `perMinute` releases,
+ * however late timers fire (a late timer delays the release, it never bunches releases beyond
+ * `capacity`): the releases in any window [t, t + 60 s] spend at most the level at t
+ * (≤ capacity) plus the refill over the window (perMinute - capacity).
+ *
+ * `capacity` is `burst` plus a bank of one slot (when the budget is at least 20/min):
+ * time a waiting request loses to a late timer (or to whatever else delays it while it is
+ * queued: the shared budget's lease round trip, a busy event loop, sleeping whole
+ * milliseconds) stays in the bucket and is made up on the next release, up to one whole slot,
+ * instead of being lost. With a bank of 0 a release that leaves 2 ms late at a 20 ms slot
+ * costs 10% of the rate for good; with the bank, nothing as long as no single wait is more than
+ * one slot late. The bank only holds time that passed while a request was waiting: refill while
+ * nobody was (from the last release to the next arrival) and during a `pause()` is capped at
+ * `burst`, so an idle or penalized pacer still sends at most `burst` back to back, as before.
+ * Discarding tokens only lowers the level, so the window bound above is unaffected.
  */
 class Pacer {
   private readonly capacity: number;
   private readonly refillPerMs: number;
   private tokens: number;
   private refilledAt: number;
+  /** When the last request left (at first: when the pacer was made), and the level it left behind (the bank carried over). */
+  private releasedAt: number;
+  private carried = 0;
   private pausedUntil = 0;
   /** A slower refill the server asked for (few requests left in its window), until its reset. */
   private server: { refillPerMs: number; until: number } | undefined;
@@ -75,39 +91,54 @@ class Pacer {
 
   constructor(
     perMinute: number,
-    burst: number,
+    private readonly burst: number,
     private readonly now: () => number,
     private readonly sleep: (ms: number) => Promise<void>,
   ) {
     if (!(perMinute > 0)) throw new Error(`rate budget perMinute must be positive, got ${perMinute}`);
-    this.capacity = burst;
-    this.refillPerMs = Math.max(1, perMinute - burst) / WINDOW_MS;
+    // The bank costs one request a minute: 0.3% at 300/min, 0.03% at 3,000/min.
+    const bank = perMinute >= 20 ? 1 : 0;
+    this.capacity = burst + bank;
+    this.refillPerMs = Math.max(1, perMinute - this.capacity) / WINDOW_MS;
     this.tokens = burst;
     this.refilledAt = now();
+    this.releasedAt = this.refilledAt;
   }
 
   /** How long a request queued now would wait (for `maxWaitSeconds`). */
   estimateWaitMs(): number {
     const at = this.now();
     const pause = Math.max(0, this.pausedUntil - at);
-    const need = this.waiting + 1 - this.level(at);
+    const need = this.waiting + 1 - Math.min(this.burst + this.waiting, this.level(at));
     return Math.max(pause, need > 0 ? need / this.rate(at) : 0);
   }
 
-  /** Resolves when this request may leave; callers leave in arrival order. */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when this request may leave; callers leave in arrival order. `arrivedAt` is when
+   * the caller started waiting for its turn (default now): a caller that has been waiting since
+   * before the last release keeps what the bucket banked meanwhile.
+   */
+  acquire(arrivedAt = this.now()): Promise<void> {
     this.waiting++;
     const turn = this.queue.then(async () => {
       try {
+        // Refill between the last release and this arrival was idle time: no bank from it.
+        if (arrivedAt > this.releasedAt) this.capAt(arrivedAt, Math.max(this.burst, this.carried));
         for (;;) {
           const at = this.now();
           if (at < this.pausedUntil) {
             await this.sleep(this.pausedUntil - at);
             continue;
           }
+          // Nor from a pause (a 429's Retry-After, the server's reset) since the last release,
+          // however this request spent it (here, or waiting for the shared bucket): it is not
+          // lateness, so there is nothing to make up after it.
+          if (this.pausedUntil > this.releasedAt) this.capAt(at, this.burst);
           this.refill(at);
           if (this.tokens >= 1) {
             this.tokens -= 1;
+            this.releasedAt = at;
+            this.carried = this.tokens;
             return;
           }
           await this.sleep(Math.ceil((1 - this.tokens) / this.rate(at)));
@@ -154,6 +185,12 @@ class Pacer {
   private refill(at: number): void {
     this.tokens = this.level(at);
     this.refilledAt = Math.max(this.refilledAt, at);
+  }
+
+  /** Refills up to `at` (or where the level already is, if later) and keeps no more than `most`. */
+  private capAt(at: number, most: number): void {
+    this.refill(Math.max(at, this.refilledAt));
+    this.tokens = Math.min(this.tokens, most);
   }
 }
 
@@ -277,11 +314,12 @@ export function createDynamoRateBudget(options: DynamoRateBudgetOptions): RateBu
     }
   }
 
-  async function takeOne(takeOptions: TakeOptions | undefined): Promise<void> {
+  async function takeOne(takeOptions: TakeOptions | undefined, arrivedAt: number): Promise<void> {
     if (leased === 0) await lease(takeOptions);
     refuseLongWait(pacer.estimateWaitMs(), takeOptions);
     leased--;
-    await pacer.acquire();
+    // Waiting in line and for the lease counts as waiting: the pacer's bank makes that time up.
+    await pacer.acquire(arrivedAt);
   }
 
   function penalize(seconds: number): void {
@@ -306,7 +344,8 @@ export function createDynamoRateBudget(options: DynamoRateBudgetOptions): RateBu
   return {
     take(takeOptions?: TakeOptions): Promise<void> {
       // One lease at a time per container; callers are served in order.
-      const turn = queue.then(() => takeOne(takeOptions));
+      const arrivedAt = now();
+      const turn = queue.then(() => takeOne(takeOptions, arrivedAt));
       queue = turn.catch(() => undefined);
       return turn;
     },
