@@ -7,7 +7,7 @@ import { MalformedResponseError, ProducerSyncHttpError, RateLimitedError, safePa
 import { request, type HttpResponse } from '#producersync/http';
 import { embeddedKeyForUrl, firstPageUrl, parsePage, type FirstPageOptions, type Page } from '#producersync/paginator';
 import { createLocalRateBudget, readServerRateState, type RateBudget } from '#producersync/rate-budget';
-import { DEFAULT_RETRY, isRetryable, withRetry, type RetryOptions } from '#producersync/retry';
+import { DEFAULT_RETRY, isRetryable, retryAfterOf, withRetry, type RetryOptions } from '#producersync/retry';
 
 export interface ProducerSyncClientOptions {
   credentials: ProducerSyncCredentials;
@@ -76,7 +76,7 @@ export function createProducerSyncClient(options: ProducerSyncClientOptions): Pr
     ...DEFAULT_RETRY,
     ...options.retry,
     // A Retry-After (429, 503, token endpoint) longer than we may sleep here goes back to the caller at once.
-    retryable: (error) => (options.retry?.retryable ?? isRetryable)(error) && !(retryAfterOf(error) > maxInlineWaitSeconds),
+    retryable: (error) => (options.retry?.retryable ?? isRetryable)(error) && !((retryAfterOf(error) ?? 0) > maxInlineWaitSeconds),
     onRetry: (info) => {
       counters.retries++;
       logger.warn('ProducerSync request failed, retrying', { attempt: info.attempt, delayMs: info.delayMs, error: describe(info.error) });
@@ -236,11 +236,6 @@ function apiErrorMessage(bodyText: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function retryAfterOf(error: unknown): number {
-  const value = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
-  return typeof value === 'number' ? value : 0;
 }
 
 function describe(error: unknown): string {

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient } from '#commons/clients';
 import { RateLimitedError } from '#producersync/errors';
+import { sleep as defaultSleep } from '#producersync/retry';
 
 /**
  * A request budget: `take()` before every request, `observe()` the response headers after,
@@ -26,7 +27,6 @@ export interface Clock {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const WINDOW_MS = 60_000;
 
 /** What the server says about its window, normalised from either header family. */

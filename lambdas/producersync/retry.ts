@@ -55,7 +55,8 @@ export function backoffDelayMs(
   return retryAfterSeconds === undefined ? jittered : Math.max(jittered, Math.ceil(retryAfterSeconds * 1000));
 }
 
-function retryAfterOf(error: unknown): number | undefined {
+/** The server's Retry-After an error carries, in seconds, if any. */
+export function retryAfterOf(error: unknown): number | undefined {
   const value = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }

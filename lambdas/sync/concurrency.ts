@@ -11,10 +11,3 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-
-/** Full-jitter exponential backoff for DynamoDB's unprocessed batch leftovers. */
-export function backoffMs(attempt: number, baseMs = 50, capMs = 2_000): number {
-  return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -9,10 +9,15 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { EndpointName } from '#producersync/endpoints';
-import { backoffMs, mapWithConcurrency, sleep } from '#sync/concurrency';
+import { chunked } from '#commons/chunked';
+import { backoffDelayMs, sleep } from '#producersync/retry';
+import { mapWithConcurrency } from '#sync/concurrency';
 import type { QuarantineSink } from '#sync/quarantine';
 import { emptyOutcome, type DataItem, type PageOutcome, type RecordStore } from '#sync/record-store';
 import { validateRecord } from '#sync/record-validation';
+
+/** Full-jitter backoff before re-sending DynamoDB's unprocessed batch leftovers: up to 100 ms, 200 ms, ... 2 s. */
+const unprocessedBackoffMs = (attempt: number): number => backoffDelayMs(attempt + 1, { baseDelayMs: 50, maxDelayMs: 2_000 }, Math.random);
 
 export interface DynamoRecordStoreOptions {
   client: DynamoDBClient;
@@ -44,13 +49,11 @@ const keyOf = (item: { pk: string; sk: string }): string => `${item.pk}\u0000${i
 export function createDynamoRecordStore({ client, tableName, quarantine, writeConcurrency = 16 }: DynamoRecordStoreOptions): RecordStore {
   async function readStored(items: readonly DataItem[]): Promise<Map<string, StoredVersion>> {
     const stored = new Map<string, StoredVersion>();
-    const chunks: DataItem[][] = [];
-    for (let i = 0; i < items.length; i += BATCH_GET_MAX_KEYS) chunks.push(items.slice(i, i + BATCH_GET_MAX_KEYS));
-    await mapWithConcurrency(chunks, 4, async (chunk) => {
+    await mapWithConcurrency(chunked(items, BATCH_GET_MAX_KEYS), 4, async (chunk) => {
       let keys: Record<string, AttributeValue>[] = chunk.map((item) => ({ pk: { S: item.pk }, sk: { S: item.sk } }));
       for (let attempt = 0; keys.length > 0; attempt++) {
         if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${attempt} attempts`);
-        if (attempt > 0) await sleep(backoffMs(attempt));
+        if (attempt > 0) await sleep(unprocessedBackoffMs(attempt));
         const response = await client.send(
           new BatchGetItemCommand({
             RequestItems: {
@@ -182,15 +185,11 @@ function marshallItem(item: DataItem): Record<string, AttributeValue> {
  * UnprocessedItems until all are written.
  */
 export async function batchWriteBaseline(client: DynamoDBClient, tableName: string, items: readonly DataItem[]): Promise<void> {
-  const chunks: WriteRequest[][] = [];
-  for (let i = 0; i < items.length; i += BATCH_WRITE_MAX_ITEMS) {
-    chunks.push(items.slice(i, i + BATCH_WRITE_MAX_ITEMS).map((item) => ({ PutRequest: { Item: marshallItem(item) } })));
-  }
-  await mapWithConcurrency(chunks, 8, async (chunk) => {
-    let pending = chunk;
+  await mapWithConcurrency(chunked(items, BATCH_WRITE_MAX_ITEMS), 8, async (chunk) => {
+    let pending: WriteRequest[] = chunk.map((item) => ({ PutRequest: { Item: marshallItem(item) } }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after ${attempt} attempts`);
-      if (attempt > 0) await sleep(backoffMs(attempt));
+      if (attempt > 0) await sleep(unprocessedBackoffMs(attempt));
       const response = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
       pending = response.UnprocessedItems?.[tableName] ?? [];
     }
