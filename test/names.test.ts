@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { deploymentNames } from '#lib/names';
+
+describe('deploymentNames', () => {
+  it('keeps the original names when no stage is given', () => {
+    for (const stage of [undefined, '']) {
+      expect(deploymentNames(stage)).toEqual({
+        stage: undefined,
+        prefix: 'ProducerSync',
+        stacks: { data: 'ProducerSyncData', sync: 'ProducerSyncSync', ingest: 'ProducerSyncIngest' },
+        stateMachine: 'ProducerSync-Sync',
+        dashboard: 'ProducerSync',
+      });
+    }
+  });
+
+  it('derives every name from the stage, so two stages share none', () => {
+    const flat = (stage: string): string[] => {
+      const names = deploymentNames(stage);
+      return [names.prefix, ...Object.values(names.stacks), names.stateMachine, names.dashboard];
+    };
+    const sandbox = flat('sandbox');
+    const prod = flat('prod');
+    expect(sandbox.filter((name) => prod.includes(name))).toEqual([]);
+    expect(sandbox.every((name) => name.includes('sandbox'))).toBe(true);
+    expect(flat('')).not.toContain(deploymentNames('sandbox').stateMachine);
+  });
+
+  it('rejects a stage that would make an invalid name', () => {
+    for (const bad of ['1prod', 'prod_1', 'a'.repeat(25), 'pr od', '-x']) expect(() => deploymentNames(bad)).toThrow(/stage must be/);
+  });
+});
