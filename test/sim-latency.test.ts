@@ -130,5 +130,9 @@ describe('latency model (over HTTP)', () => {
     for (const load of loads) expect(Math.abs(load - Math.round(load))).toBeLessThan(1e-9);
     expect(Math.max(...loads)).toBeGreaterThanOrEqual(1);
     expect(Math.max(...loads)).toBeLessThanOrEqual(4);
+    // Once they are answered, nothing counts as in flight any more.
+    await (await fetch(`${sim.url}/v2/licenses?size=1000&n=6`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
+    const after = apiEntries(sim).at(-1)!;
+    expect(after.latencyMs).toBeCloseTo(model.apiAt(after.latencyQuantile!, after.records!, 0), 9);
   });
 });
