@@ -2,17 +2,17 @@ import { ENDPOINTS, isEndpointName, type EndpointName } from '#producersync/endp
 import type { SimDataset } from './data.ts';
 import type { FaultInjector } from './faults.ts';
 import { HAL_JSON, JSON_TYPE, springError, type Reply } from './http.ts';
+import type { PageSizer } from './page-size.ts';
 import { parseListQuery, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from './query.ts';
 import { actionIdOfValue, type SimRecord } from './records.ts';
+import { subscriptionListReply, type SubscriptionListContext } from './subscription-list.ts';
 import { countResults, type SubscriptionJobs, type SubscriptionOperation } from './subscriptions.ts';
 
-export interface ApiContext {
-  readonly url: string;
-  readonly dataset: SimDataset;
+export interface ApiContext extends SubscriptionListContext {
   readonly jobs: SubscriptionJobs;
   readonly faults: FaultInjector;
-  readonly embeddedKey: 'embedded' | '_embedded';
-  readonly linksKey: 'links' | '_links';
+  /** How many of the asked records a page holds (short pages). */
+  readonly pageSizer: PageSizer;
   /** A per-NPN read subscribed a new NPN (AgentSync auto-subscribes on those endpoints). */
   autoSubscribed(npn: string): void;
 }
@@ -38,7 +38,8 @@ function pageHref(ctx: ApiContext, path: string, params: URLSearchParams, token:
 /**
  * One v2 page with ProducerSync's documented end rules: a data page links to the next token
  * (the last id, so never 0); a request past the end gets no `embedded` and next token 0;
- * a query without any result gets self and next both at 0.
+ * a query without any result gets self and next both at 0. A page may hold fewer records than
+ * asked (pageSizer); the cursorCycle fault may bend the next token back.
  */
 function listPage(ctx: ApiContext, type: EndpointName, req: ApiRequest, scope: { npnIdxs?: number[]; subscribedOnly: boolean }): Reply {
   const parsed = parseListQuery(type, req.params, { allowNpns: scope.npnIdxs === undefined });
@@ -56,16 +57,27 @@ function listPage(ctx: ApiContext, type: EndpointName, req: ApiRequest, scope: {
       ...(q.recordFilter ? { recordFilter: q.recordFilter } : {}),
     },
     q.afterId,
-    q.size,
+    ctx.pageSizer.served(q.size, `${req.path}?${req.params.toString()}`),
   );
   const self = { href: pageHref(ctx, req.path, req.params, q.afterId) };
   const last = records.at(-1);
-  if (!last) return hal({ [ctx.linksKey]: { self, next: { href: pageHref(ctx, req.path, req.params, 0) } } });
+  if (!last) return { ...hal({ [ctx.linksKey]: { self, next: { href: pageHref(ctx, req.path, req.params, 0) } } }), records: 0 };
   const page: unknown[] = [...records, ...ctx.faults.takeBadRecords(type)];
-  return hal({
-    [ctx.embeddedKey]: { [type]: page },
-    [ctx.linksKey]: { self, next: { href: pageHref(ctx, req.path, req.params, last.id as number) } },
-  });
+  const next = ctx.faults.nextToken(type, passKey(req), q.afterId, last.id as number);
+  return {
+    ...hal({
+      [ctx.embeddedKey]: { [type]: page },
+      [ctx.linksKey]: { self, next: { href: pageHref(ctx, req.path, req.params, next) } },
+    }),
+    records: page.length,
+  };
+}
+
+/** A pass over a list: its path and filters without the continuation token. */
+function passKey(req: ApiRequest): string {
+  const params = new URLSearchParams(req.params);
+  params.delete('continuationToken');
+  return `${req.path}?${params.toString()}`;
 }
 
 function pageSize(params: URLSearchParams): number | undefined {
@@ -87,9 +99,7 @@ function parseNpnList(body: string): string[] | undefined {
 function subscriptionRoutes(ctx: ApiContext, req: ApiRequest, rest: string[]): Reply {
   const jobHref = (id: string) => `${ctx.url}/v1/accounts/subscriptions/status/${id}`;
   if (rest.length === 0) {
-    if (req.method === 'GET') {
-      return hal({ [ctx.embeddedKey]: { npns: ctx.dataset.subscribedNpns() }, [ctx.linksKey]: { self: { href: `${ctx.url}${req.path}` } } });
-    }
+    if (req.method === 'GET') return subscriptionListReply(ctx, req.path, req.params);
     const operations: Record<string, SubscriptionOperation> = { PUT: 'append', POST: 'replace', DELETE: 'remove' };
     const operation = operations[req.method];
     if (!operation) return springError(405, `Request method '${req.method}' is not supported`, req.path);
@@ -125,13 +135,13 @@ function byId(ctx: ApiContext, type: EndpointName, rawId: string, path: string):
   const id = Number(rawId);
   if (!Number.isSafeInteger(id)) return springError(400, `Failed to convert value of type 'java.lang.String' to required type 'long'; For input string: "${rawId}"`, path);
   const slot = ctx.dataset.findSlot(type, id);
-  if (!slot || !ctx.dataset.isSubscribedIdx(slot.npnIdx)) return springError(404, `${type} ${rawId} not found`, path);
+  if (!slot || !ctx.dataset.isVisibleIdx(slot.npnIdx)) return springError(404, `${type} ${rawId} not found`, path);
   return hal(ctx.dataset.record(type, slot));
 }
 
 function regulatoryActionValues(ctx: ApiContext, actionId: number): SimRecord[] | undefined {
   const slot = ctx.dataset.findSlot('regulatoryActions', actionId);
-  if (!slot || !ctx.dataset.isSubscribedIdx(slot.npnIdx)) return undefined;
+  if (!slot || !ctx.dataset.isVisibleIdx(slot.npnIdx)) return undefined;
   const action = ctx.dataset.record('regulatoryActions', slot);
   return (action.regulatoryActionValues as { regulatoryActionValues: SimRecord[] }).regulatoryActionValues;
 }
@@ -165,7 +175,7 @@ export function handleApi(ctx: ApiContext, req: ApiRequest): Reply {
     if (resource === 'entities' && a !== undefined) return entityRoutes(ctx, req, a, b);
     if (resource === 'licenses' && a !== undefined && b === 'licenseLoas') {
       const license = ctx.dataset.findSlot('licenses', Number(a));
-      if (!license || !ctx.dataset.isSubscribedIdx(license.npnIdx)) return springError(404, `License ${a} not found`, req.path);
+      if (!license || !ctx.dataset.isVisibleIdx(license.npnIdx)) return springError(404, `License ${a} not found`, req.path);
       const size = pageSize(req.params);
       if (size === undefined) return springError(400, `size must be between 1 and ${MAX_PAGE_SIZE}`, req.path);
       const loas = ctx.dataset.loasOf(license.id).slice(0, size).map((slot) => ctx.dataset.record('licenseLoas', slot));

@@ -3,12 +3,19 @@ import { LOA_KINDS, STATES } from './catalogue.ts';
 import { buildRecord, SANDBOX_ENTITY_ID, SANDBOX_NPNS, type AppointmentStatusStyle, type BuildContext, type SimRecord, type Slot } from './records.ts';
 import { chance, digits, hashInts, intBetween, rngFrom, type Rng } from './random.ts';
 
+/**
+ * Records AgentSync fetches for an NPN subscribed after start: `full` (like the population),
+ * `minimal` (an entity, one resident license with one LOA, one address: 4 records) or `none`.
+ */
+export type NewNpnData = 'full' | 'minimal' | 'none';
+
 export interface DatasetOptions {
   seed: number;
   npns: number;
   today: number;
   linksKey: 'links' | '_links';
   appointmentStatus: AppointmentStatusStyle;
+  newNpnData: NewNpnData;
 }
 
 /** Filters shared by every list endpoint; record-level filters (states, active, ...) come as a predicate. */
@@ -21,10 +28,24 @@ export interface SlotFilter {
   recordFilter?: (record: SimRecord) => boolean;
 }
 
+/** A record named by endpoint and id. */
+export interface RecordRef {
+  endpoint: EndpointName;
+  id: number;
+}
+
 export interface DayChanges {
+  /** Records whose content changed, with today's updatedAt (edits, and licenses whose LOAs changed). */
   changed: number;
+  /** Records that appeared: new ones, and those of NPNs whose data arrived today (see npnsLoaded). */
   added: number;
+  /** Records newly marked niprDeleted. */
   deleted: number;
+  /** NPNs (re)subscribed since the last day whose records appeared today, stamped with today. */
+  npnsLoaded: number;
+  /** Records whose content changed while updatedAt stayed as it was (only a full re-read sees them). */
+  changedWithoutBump: number;
+  withoutBump: RecordRef[];
 }
 
 const FIRST_IDS: Record<EndpointName, number> = {
@@ -51,8 +72,13 @@ export class SimDataset {
   private readonly npnIndex = new Map<string, number>();
   private readonly residentState: number[] = [];
   private readonly subscribed: boolean[] = [];
-  /** Data exists for the NPN (AgentSync fetched it from NIPR). Newly subscribed NPNs load on the next day. */
+  /** Records exist for the NPN (AgentSync fetched it from NIPR once). */
   private readonly loaded: boolean[] = [];
+  /**
+   * Subscribed since the last day: AgentSync fetches its data on the next daily cycle, so until
+   * advanceDay its records stay out of the "for subscribed NPNs" endpoints and groundTruth.
+   */
+  private readonly awaitingData: boolean[] = [];
   private readonly slots = {} as Record<EndpointName, Slot[]>;
   private readonly byNpn: Array<Partial<Record<EndpointName, Slot[]>>> = [];
   private readonly loasByLicense = new Map<number, Slot[]>();
@@ -108,6 +134,7 @@ export class SimDataset {
     this.residentState.push(hashInts(this.seed, 0x57, idx) % STATES.length);
     this.subscribed.push(false);
     this.loaded.push(false);
+    this.awaitingData.push(false);
     this.byNpn.push({});
     return idx;
   }
@@ -161,14 +188,21 @@ export class SimDataset {
   }
 
   /** Generates one NPN's records; returns how many were created. */
-  private loadNpn(idx: number, initial: boolean): number {
+  private loadNpn(idx: number, initial: boolean, profile: NewNpnData = 'full'): number {
     if (this.loaded[idx]) return 0;
     this.loaded[idx] = true;
+    if (profile === 'none') return 0;
     const rng = rngFrom(hashInts(this.seed, 0xda7a, idx));
     const resident = this.residentState[idx] ?? 0;
     const randomState = () => intBetween(rng, 0, STATES.length - 1);
     let created = 0;
     created += (this.newSlot('entities', idx, rng, { initial, attr: resident }), 1);
+    if (profile === 'minimal') {
+      const license = this.newSlot('licenses', idx, rng, { initial, attr: resident });
+      this.newSlot('licenseLoas', idx, rng, { initial, parentId: license.id, attr: intBetween(rng, 0, LOA_KINDS.length - 1) });
+      this.newSlot('addresses', idx, rng, { initial, attr: resident });
+      return created + 3;
+    }
     const licenseStates = new Set([resident]);
     const nonResident = intBetween(rng, 0, 4);
     for (let i = 0; i < nonResident; i++) licenseStates.add(randomState());
@@ -194,23 +228,42 @@ export class SimDataset {
     return this.npns.filter((_, idx) => this.subscribed[idx]);
   }
 
+  /** Up to `limit` subscribed NPNs after position `afterPosition` (list order), and the position of the last one. */
+  subscribedNpnsAfter(afterPosition: number, limit: number): { npns: string[]; last: number } {
+    const npns: string[] = [];
+    let last = afterPosition;
+    for (let idx = Math.max(0, afterPosition); idx < this.npns.length && npns.length < limit; idx++) {
+      if (!this.subscribed[idx]) continue;
+      npns.push(this.npns[idx]!);
+      last = idx + 1;
+    }
+    return { npns, last };
+  }
+
   isSubscribed(npn: string): boolean {
     const idx = this.npnIndex.get(npn);
     return idx !== undefined && this.subscribed[idx] === true;
   }
 
-  /** Adds the NPN to the subscription list; returns true if it was not on it. Its data appears on the next day if it never loaded. */
+  /**
+   * Adds the NPN to the subscription list; returns true if it was not on it. Its data appears on
+   * the next advanceDay, stamped with that day (also for an NPN subscribed before: AgentSync
+   * fetches it again), so an incremental run with that runDate sees all of it.
+   */
   subscribe(npn: string): boolean {
     const idx = this.addNpn(npn);
     if (this.subscribed[idx]) return false;
     this.subscribed[idx] = true;
+    this.awaitingData[idx] = true;
     return true;
   }
 
+  /** Takes the NPN off the list; its records leave the "for subscribed NPNs" endpoints at once. */
   unsubscribe(npn: string): boolean {
     const idx = this.npnIndex.get(npn);
     if (idx === undefined || !this.subscribed[idx]) return false;
     this.subscribed[idx] = false;
+    this.awaitingData[idx] = false;
     return true;
   }
 
@@ -231,8 +284,9 @@ export class SimDataset {
     return this.context.npnOf(slot.npnIdx);
   }
 
-  isSubscribedIdx(idx: number): boolean {
-    return this.subscribed[idx] === true;
+  /** Subscribed and its data fetched: its records show on the "for subscribed NPNs" endpoints and by id. */
+  isVisibleIdx(idx: number): boolean {
+    return this.subscribed[idx] === true && !this.awaitingData[idx];
   }
 
   loasOf(licenseId: number): readonly Slot[] {
@@ -247,7 +301,7 @@ export class SimDataset {
     const out: SimRecord[] = [];
     if (limit <= 0) return out;
     for (const slot of this.candidates(type, filter, afterId)) {
-      if (filter.subscribedOnly && !this.subscribed[slot.npnIdx]) continue;
+      if (filter.subscribedOnly && !this.isVisibleIdx(slot.npnIdx)) continue;
       if (filter.updatedSinceDay !== undefined && slot.updatedDay < filter.updatedSinceDay) continue;
       if (!filter.includeDeleted && slot.deleted) continue;
       const record = this.record(type, slot);
@@ -271,13 +325,20 @@ export class SimDataset {
 
   // ---- the daily update ----
 
-  /** One NIPR day: today += 1, then edits, soft deletes and additions on `changeFraction` of the records. */
-  advanceDay(changeFraction: number): DayChanges {
+  /**
+   * One NIPR day: today += 1; the data of NPNs subscribed since the last day arrives; then edits,
+   * soft deletes and additions on `changeFraction` of the records, and content changes without
+   * an updatedAt bump on `noBumpFraction` of them.
+   */
+  advanceDay(changeFraction: number, noBumpFraction = 0): DayChanges {
     this.today += 1;
     const rng = rngFrom(hashInts(this.seed, 0xd4, this.today));
-    const changes: DayChanges = { changed: 0, added: 0, deleted: 0 };
+    const changes: DayChanges = { changed: 0, added: 0, deleted: 0, npnsLoaded: 0, changedWithoutBump: 0, withoutBump: [] };
     for (let idx = 0; idx < this.npns.length; idx++) {
-      if (this.subscribed[idx] && !this.loaded[idx]) changes.added += this.loadNpn(idx, false);
+      if (!this.subscribed[idx] || !this.awaitingData[idx]) continue;
+      this.awaitingData[idx] = false;
+      changes.npnsLoaded++;
+      changes.added += this.loaded[idx] ? this.restamp(idx) : this.loadNpn(idx, false, this.options.newNpnData);
     }
     const total = ENDPOINT_NAMES.reduce((sum, type) => sum + this.slots[type].length, 0);
     const target = changeFraction > 0 ? Math.max(1, Math.round(total * changeFraction)) : 0;
@@ -305,7 +366,55 @@ export class SimDataset {
       changes.changed += this.touchParent(type, slot);
       done++;
     }
+    if (noBumpFraction > 0) this.changeRandomWithoutBump(Math.max(1, Math.round(total * noBumpFraction)), changes.withoutBump);
+    changes.changedWithoutBump = changes.withoutBump.length;
     return changes;
+  }
+
+  /** Every record of a re-subscribed NPN gets today's updatedAt (AgentSync fetched it again). */
+  private restamp(idx: number): number {
+    let count = 0;
+    for (const list of Object.values(this.byNpn[idx] ?? {})) {
+      for (const slot of list) (slot.updatedDay = this.today), count++;
+    }
+    return count;
+  }
+
+  /** Content changes on `count` random visible records, updatedAt untouched (its own rng stream, so other draws stay as they were). */
+  private changeRandomWithoutBump(count: number, out: RecordRef[]): void {
+    const rng = rngFrom(hashInts(this.seed, 0xb0b, this.today));
+    const total = ENDPOINT_NAMES.reduce((sum, type) => sum + this.slots[type].length, 0);
+    const picked = new Set<Slot>();
+    for (let attempts = 0; picked.size < count && attempts < count * 20; attempts++) {
+      const candidate = this.randomSlot(rng, total);
+      if (!candidate || picked.has(candidate.slot) || candidate.slot.deleted || candidate.slot.updatedDay === this.today || !this.isVisibleIdx(candidate.slot.npnIdx)) continue;
+      picked.add(candidate.slot);
+      out.push(...this.editWithoutBump(candidate.type, candidate.slot, true));
+    }
+  }
+
+  /**
+   * A new version of the record's fields with updatedAt kept; returns the records whose content
+   * changed (an LOA's license too, which embeds it). Within advanceDay, a license already stamped
+   * today is left out: the day's incremental run reads it after the change anyway.
+   */
+  private editWithoutBump(type: EndpointName, slot: Slot, withinDay: boolean): RecordRef[] {
+    slot.version++;
+    const changed: RecordRef[] = [{ endpoint: type, id: slot.id }];
+    if (type === 'licenseLoas') {
+      const license = this.findSlot('licenses', slot.parentId);
+      if (license && !(withinDay && license.updatedDay === this.today)) changed.push({ endpoint: 'licenses', id: license.id });
+    }
+    return changed;
+  }
+
+  /** Explicit no-bump changes (see advanceDay): the records' content changes, their updatedAt does not. */
+  changeWithoutBump(type: EndpointName, ids: readonly number[]): RecordRef[] {
+    return ids.flatMap((id) => {
+      const slot = this.findSlot(type, id);
+      if (!slot) throw new Error(`changeWithoutBump: no ${type} record ${id}`);
+      return this.editWithoutBump(type, slot, false);
+    });
   }
 
   /** A license embeds its LOAs, so an LOA change is a change of the license too (or an incremental sync would miss it). */
@@ -351,7 +460,8 @@ export class SimDataset {
   private subscribedLoadedIdx(rng: Rng): number | undefined {
     for (let tries = 0; tries < 50; tries++) {
       const idx = Math.floor(rng() * this.npns.length);
-      if (this.subscribed[idx] && this.loaded[idx]) return idx;
+      // An NPN loaded without records (newNpnData 'none') gets none later either.
+      if (this.subscribed[idx] && this.loaded[idx] && this.byNpn[idx]?.entities) return idx;
     }
     return undefined;
   }

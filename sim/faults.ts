@@ -21,6 +21,15 @@ export interface FaultPlan {
   malformedBody?: Counted;
   /** One invalid record (missing id/npn, wrong types) appended to each of the next `count` pages of the endpoint. Not in groundTruth. */
   badRecord?: { endpoint: EndpointName; count: number };
+  /**
+   * A cursor cycle (issue 12.8): in one pass over the endpoint (one query, its filters without the
+   * token), the first data page that has `length` token-carrying pages behind it (the first page
+   * has none) links `next.href` back to the token of the page `length − 1` before it:
+   * A→B→A for length 2 (default), A→A for 1, A→B→C→A for 3. The loop then holds every time that
+   * page is served while the plan lasts, so a client without cycle detection pages forever.
+   * `afterPages` (default 0) skips that many data pages of the pass first.
+   */
+  cursorCycle?: { endpoint: EndpointName; length?: number; afterPages?: number };
 }
 
 /** What to do to one request, decided before it is handled. */
@@ -52,12 +61,19 @@ export class FaultInjector {
   private seen: Record<RequestKind, number> = { token: 0, api: 0 };
   private injected = new Map<keyof FaultPlan, number>();
   private tokensExpired = false;
+  /** Per pass key: data pages served, recent request tokens, and the loop once placed. */
+  private passes = new Map<string, { pages: number; recent: number[] }>();
+  private loop: { pass: string; from: number; to: number } | undefined;
 
   set(plan: FaultPlan): void {
+    const length = plan.cursorCycle?.length ?? 2;
+    if (plan.cursorCycle && !(Number.isInteger(length) && length >= 1)) throw new Error(`cursorCycle.length must be an integer >= 1, got ${length}`);
     this.plan = plan;
     this.seen = { token: 0, api: 0 };
     this.injected = new Map();
     this.tokensExpired = false;
+    this.passes = new Map();
+    this.loop = undefined;
   }
 
   private fires(name: 'burst429' | 'status5xx' | 'slowMs' | 'dropConnection' | 'malformedBody', kind: RequestKind, consume: boolean): boolean {
@@ -88,6 +104,26 @@ export class FaultInjector {
 
   consumeMalformed(kind: RequestKind): boolean {
     return this.fires('malformedBody', kind, true);
+  }
+
+  /**
+   * The token `next.href` of a data page carries: `naturalNext` (the last id served) unless the
+   * cursorCycle fault bends it back. `pass` identifies the query (path and filters, no token).
+   */
+  nextToken(endpoint: EndpointName, pass: string, requestToken: number, naturalNext: number): number {
+    const spec = this.plan.cursorCycle;
+    if (!spec || spec.endpoint !== endpoint) return naturalNext;
+    if (this.loop) return this.loop.pass === pass && this.loop.from === requestToken ? this.loop.to : naturalNext;
+    const length = spec.length ?? 2;
+    let state = this.passes.get(pass);
+    if (!state) this.passes.set(pass, (state = { pages: 0, recent: [] }));
+    state.pages++;
+    if (requestToken === 0) return naturalNext;
+    state.recent.push(requestToken);
+    if (state.recent.length > length) state.recent.shift();
+    if (state.pages <= (spec.afterPages ?? 0) || state.recent.length < length) return naturalNext;
+    this.loop = { pass, from: requestToken, to: state.recent[0]! };
+    return this.loop.to;
   }
 
   /** Bad records to append to a page of `endpoint` (one per page while the plan's count lasts). */

@@ -13,6 +13,8 @@ export interface Reply {
   body?: unknown;
   contentType?: string;
   headers?: Record<string, string>;
+  /** Records on a list page (drives the latency model; logged). */
+  records?: number;
 }
 
 /** Spring Boot's default error body, which ProducerSync uses for API errors. */

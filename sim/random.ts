@@ -18,6 +18,16 @@ export function hashInts(...values: number[]): number {
   return h >>> 0;
 }
 
+/** 32-bit hash of a string (FNV-1a, then the same finaliser), for draws keyed on a request's URL. */
+export function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return hashInts(h);
+}
+
+/** A uniform draw in [0, 1) from a 32-bit hash. */
+export const unitOf = (hash: number): number => (hash >>> 0) / 4294967296;
+
 /** mulberry32: tiny, fast and good enough for test data. */
 export function rngFrom(seed: number): Rng {
   let a = seed >>> 0;

@@ -2,17 +2,32 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { API_LIMITS, type EndpointName } from '#producersync/endpoints';
 import { handleApi, type ApiContext } from './api.ts';
-import { SimDataset } from './data.ts';
+import { SimDataset, type DayChanges, type NewNpnData, type RecordRef } from './data.ts';
 import { formatDay, requireDay } from './dates.ts';
+import {
+  activationData, EXAMPLE_UPDATES_AVAILABLE, NPN_ACTIVATED, NPN_DEACTIVATED, UPDATES_AVAILABLE, WebhookLoss,
+  type ActivationPayloadShape, type WebhookLossOptions,
+} from './events.ts';
 import { FaultInjector, type FaultPlan, type RequestKind } from './faults.ts';
 import { gzipAsync, JSON_TYPE, readBody, sleep, springError, type Reply } from './http.ts';
+import { LatencyModel, type LatencyOptions } from './latency.ts';
+import { PageSizer } from './page-size.ts';
 import { rateLimitHeaders, retryAfterSeconds, SlidingWindowLimiter, type RateLimitHeaderStyle } from './rate-limit.ts';
 import type { AppointmentStatusStyle } from './records.ts';
+import type { SubscriptionListShape } from './subscription-list.ts';
 import { SubscriptionJobs } from './subscriptions.ts';
 import { TokenService } from './tokens.ts';
-import { sendSignedWebhook, type WebhookTarget } from './webhook-sender.ts';
+import {
+  deliverWebhook, newEventId, newMessageId, sendSignedWebhook, signWebhook,
+  type SignedWebhook, type WebhookDelivery, type WebhookTarget,
+} from './webhook-sender.ts';
 
 export type { FaultPlan } from './faults.ts';
+export type { LatencyOptions } from './latency.ts';
+export type { ActivationPayloadShape, WebhookLossOptions } from './events.ts';
+export type { NewNpnData, RecordRef } from './data.ts';
+export type { SubscriptionListShape } from './subscription-list.ts';
+export type { SignedWebhook, WebhookDelivery } from './webhook-sender.ts';
 
 export interface SimulatorOptions {
   /** 0 = random. */
@@ -33,8 +48,26 @@ export interface SimulatorOptions {
   envelope?: 'embedded' | '_embedded';
   /** Svix signing secret 'whsec_...'. */
   webhook?: WebhookTarget;
-  /** Base latency per API response, default 0. */
+  /** Constant extra latency on every API response, default 0 (added to the latency model's). */
   latencyMs?: number;
+  /** The latency model (sim/latency.ts): size-dependent, seeded, with a tail. Off by default. */
+  latency?: LatencyOptions;
+  /** Never more than this many records a page, whatever `size` asked. Default: as asked. */
+  pageSizeCap?: number;
+  /** Share of pages served short (a seeded 1..size−1 records, fixed per request URL), default 0. */
+  shortPageFraction?: number;
+  /** Days whose updates_available is never delivered (seeded share and/or listed run dates). Default none. */
+  webhookLoss?: WebhookLossOptions;
+  /** Share of records whose content changes per advanceDay without an updatedAt bump, default 0. */
+  noBumpFraction?: number;
+  /** Records of NPNs subscribed after start once their data arrives: 'full' (default), 'minimal' (4 records) or 'none'. */
+  newNpnData?: NewNpnData;
+  /** `data` shape of npn.activated / npn.deactivated, default 'npn-or-npns' (`{npn}` for one, `{npns}` for several). */
+  activationPayload?: ActivationPayloadShape;
+  /** At most this many NPNs per activation event (more are sent as several events), default unlimited. */
+  maxNpnsPerEvent?: number;
+  /** Response shape of GET /v1/accounts/subscriptions, default 'embedded' (sim/subscription-list.ts). */
+  subscriptionList?: SubscriptionListShape;
   /** Appointment status spelling in records: 'title' ("Terminated", the record example, default) or 'upper' ("TERMINATED", the filter values). */
   appointmentStatus?: AppointmentStatusStyle;
   /** How long an NPN management job stays IN_PROGRESS, default 50 ms. */
@@ -52,16 +85,31 @@ export interface RequestLogEntry {
   status: number;
   authorized: boolean;
   kind: RequestKind;
+  /** Records on a list page (bad records included), absent for other responses. */
+  records?: number;
+  /** With the latency model on: the latency it chose (ms, scale applied) and the quantile drawn. */
+  latencyMs?: number;
+  latencyQuantile?: number;
 }
 
-export interface AdvanceDayResult {
+export interface AdvanceDayResult extends DayChanges {
   runDate: string;
-  changed: number;
-  added: number;
-  deleted: number;
+  /** The webhookLoss option dropped the day's updates_available (eventId names the event that was never delivered). */
+  webhookLost: boolean;
   webhookStatus?: number;
   eventId?: string;
 }
+
+export interface AdvanceDayOptions {
+  /** Default: SimulatorOptions.changeFraction, else 0.02. */
+  changeFraction?: number;
+  /** Default: SimulatorOptions.noBumpFraction, else 0. */
+  noBumpFraction?: number;
+  /** false: send no updates_available at all (not reported as lost). */
+  deliverWebhook?: boolean;
+}
+
+export type NpnChange = 'activated' | 'deactivated';
 
 export interface Simulator {
   readonly url: string;
@@ -70,9 +118,18 @@ export interface Simulator {
   readonly today: string;
   /** The exact records the API returns for subscribed NPNs (includeDeleted=true), in id order, as fresh copies. */
   groundTruth(endpoint: EndpointName, opts?: { updatedSince?: string; npns?: string[] }): Record<string, unknown>[];
+  /** The subscription list, including NPNs whose data arrives with the next advanceDay. */
   subscribedNpns(): string[];
-  advanceDay(opts?: { changeFraction?: number; deliverWebhook?: boolean }): Promise<AdvanceDayResult>;
-  sendWebhook(type: string, data: unknown, opts?: { eventId?: string; timestamp?: Date }): Promise<{ status: number; eventId: string }>;
+  advanceDay(opts?: AdvanceDayOptions): Promise<AdvanceDayResult>;
+  /** Content changes to these records without an updatedAt bump; returns every record that changed (an LOA's license too). */
+  changeWithoutBump(endpoint: EndpointName, ids: readonly number[]): RecordRef[];
+  sendWebhook(type: string, data: unknown, opts?: { eventId?: string; timestamp?: Date }): Promise<WebhookDelivery>;
+  /** The portal's "Send Example": the documented updates_available example verbatim (old runDate, body id whe_000012345), a new svix-id each call. */
+  sendTestEvent(): Promise<WebhookDelivery>;
+  /** The signed npn.activated / npn.deactivated events for these NPNs (activationPayload, maxNpnsPerEvent), without sending them or touching the list. */
+  npnEvents(change: NpnChange, npns: readonly string[]): SignedWebhook[];
+  /** Delivers npnEvents(change, npns) one after the other. */
+  notifyNpns(change: NpnChange, npns: readonly string[]): Promise<WebhookDelivery[]>;
   /** Replaces the fault plan; setFaults({}) clears it. */
   setFaults(faults: FaultPlan): void;
   readonly requests: RequestLogEntry[];
@@ -97,19 +154,26 @@ class SimulatorServer implements Simulator {
   private readonly pendingWebhooks = new Set<Promise<unknown>>();
   private readonly now: () => number;
   private readonly api: ApiContext;
+  private readonly latency: LatencyModel | undefined;
+  private readonly webhookLoss: WebhookLoss;
+  private apiInFlight = 0;
   private baseUrl = '';
 
   constructor(private readonly options: SimulatorOptions) {
     this.now = options.clock ?? Date.now;
+    const seed = options.seed ?? 1;
+    this.latency = options.latency ? new LatencyModel(options.latency, seed) : undefined;
+    this.webhookLoss = new WebhookLoss(options.webhookLoss ?? {}, seed);
     const envelope = options.envelope ?? 'embedded';
     const linksKey = envelope === '_embedded' ? '_links' : 'links';
     this.dataset = new SimDataset(
       {
-        seed: options.seed ?? 1,
+        seed,
         npns: options.npns ?? 200,
         today: requireDay(options.startDate ?? '2025-07-24'),
         linksKey,
         appointmentStatus: options.appointmentStatus ?? 'title',
+        newNpnData: options.newNpnData ?? 'full',
       },
       () => this.baseUrl,
     );
@@ -128,8 +192,8 @@ class SimulatorServer implements Simulator {
         subscribe: (npn) => this.dataset.subscribe(npn),
         unsubscribe: (npn) => this.dataset.unsubscribe(npn),
         listChanged: (activated, deactivated) => {
-          this.notifyNpns('producersync.npn.activated', activated);
-          this.notifyNpns('producersync.npn.deactivated', deactivated);
+          this.announce('activated', activated);
+          this.announce('deactivated', deactivated);
         },
       },
       options.subscriptionJobDelayMs ?? 50,
@@ -144,7 +208,13 @@ class SimulatorServer implements Simulator {
       faults: this.faults,
       embeddedKey: envelope,
       linksKey,
-      autoSubscribed: (npn) => this.notifyNpns('producersync.npn.activated', [npn]),
+      subscriptionList: options.subscriptionList ?? 'embedded',
+      pageSizer: new PageSizer({
+        seed,
+        ...(options.pageSizeCap !== undefined ? { cap: options.pageSizeCap } : {}),
+        ...(options.shortPageFraction !== undefined ? { shortFraction: options.shortPageFraction } : {}),
+      }),
+      autoSubscribed: (npn) => this.announce('activated', [npn]),
     };
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
@@ -197,32 +267,74 @@ class SimulatorServer implements Simulator {
     return this.dataset.subscribedNpns();
   }
 
-  async advanceDay(opts: { changeFraction?: number; deliverWebhook?: boolean } = {}): Promise<AdvanceDayResult> {
-    const changes = this.dataset.advanceDay(opts.changeFraction ?? this.options.changeFraction ?? 0.02);
-    const result: AdvanceDayResult = { runDate: this.today, ...changes };
-    if (this.options.webhook && opts.deliverWebhook !== false) {
-      const delivery = await this.sendWebhook('producersync.updates_available', { runDate: this.today });
+  async advanceDay(opts: AdvanceDayOptions = {}): Promise<AdvanceDayResult> {
+    const changes = this.dataset.advanceDay(
+      opts.changeFraction ?? this.options.changeFraction ?? 0.02,
+      opts.noBumpFraction ?? this.options.noBumpFraction ?? 0,
+    );
+    const result: AdvanceDayResult = { runDate: this.today, ...changes, webhookLost: false };
+    if (opts.deliverWebhook === false) return result;
+    if (this.webhookLoss.lost(this.dataset.today)) {
+      result.webhookLost = true;
+      // AgentSync created the event; nobody received it. A test may replay it with this id.
+      result.eventId = newEventId();
+    } else if (this.options.webhook) {
+      const delivery = await this.sendWebhook(UPDATES_AVAILABLE, { runDate: this.today });
       result.webhookStatus = delivery.status;
       result.eventId = delivery.eventId;
     }
     return result;
   }
 
-  async sendWebhook(type: string, data: unknown, opts: { eventId?: string; timestamp?: Date } = {}): Promise<{ status: number; eventId: string }> {
+  changeWithoutBump(endpoint: EndpointName, ids: readonly number[]): RecordRef[] {
+    return this.dataset.changeWithoutBump(endpoint, ids);
+  }
+
+  sendWebhook(type: string, data: unknown, opts: { eventId?: string; timestamp?: Date } = {}): Promise<WebhookDelivery> {
+    return this.track(sendSignedWebhook(this.webhookTarget(), type, data, opts));
+  }
+
+  sendTestEvent(): Promise<WebhookDelivery> {
+    return this.track(deliverWebhook(signWebhook(this.webhookTarget(), EXAMPLE_UPDATES_AVAILABLE, { messageId: newMessageId() })));
+  }
+
+  npnEvents(change: NpnChange, npns: readonly string[]): SignedWebhook[] {
+    const target = this.webhookTarget();
+    const type = change === 'activated' ? NPN_ACTIVATED : NPN_DEACTIVATED;
+    const timestamp = new Date();
+    return activationData(this.options.activationPayload ?? 'npn-or-npns', npns, this.options.maxNpnsPerEvent).map((data) =>
+      signWebhook(target, { id: newEventId(), type, timestamp: timestamp.toISOString(), data }, { signedAt: timestamp }),
+    );
+  }
+
+  notifyNpns(change: NpnChange, npns: readonly string[]): Promise<WebhookDelivery[]> {
+    const events = this.npnEvents(change, npns);
+    return this.track(
+      (async () => {
+        const deliveries: WebhookDelivery[] = [];
+        for (const event of events) deliveries.push(await deliverWebhook(event));
+        return deliveries;
+      })(),
+    );
+  }
+
+  /** A subscription change fires its events in the background (when a webhook is configured); close() waits for them. */
+  private announce(change: NpnChange, npns: string[]): void {
+    if (this.options.webhook && npns.length > 0) void this.notifyNpns(change, npns);
+  }
+
+  private webhookTarget(): WebhookTarget {
     if (!this.options.webhook) throw new Error('The simulator has no webhook configured (SimulatorOptions.webhook)');
-    const delivery = sendSignedWebhook(this.options.webhook, type, data, opts);
+    return this.options.webhook;
+  }
+
+  private async track<T>(delivery: Promise<T>): Promise<T> {
     this.pendingWebhooks.add(delivery);
     try {
       return await delivery;
     } finally {
       this.pendingWebhooks.delete(delivery);
     }
-  }
-
-  /** npn.activated / npn.deactivated: `{npn}` for one NPN, `{npns}` for several. Fire and forget; close() waits for them. */
-  private notifyNpns(type: string, npns: string[]): void {
-    if (!this.options.webhook || npns.length === 0) return;
-    void this.sendWebhook(type, npns.length === 1 ? { npn: npns[0] } : { npns });
   }
 
   setFaults(faults: FaultPlan): void {
@@ -258,6 +370,9 @@ class SimulatorServer implements Simulator {
     const method = req.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const kind: RequestKind = TOKEN_PATHS.has(path) ? 'token' : 'api';
+    // Other API requests still open when this one arrived (the latency model may use it).
+    const inFlight = kind === 'api' ? this.apiInFlight++ : 0;
+    if (kind === 'api') res.once('close', () => this.apiInFlight--);
     const body = await readBody(req);
     const entry: RequestLogEntry = { at, method, path, query: Object.fromEntries(url.searchParams), status: 0, authorized: false, kind };
     this.requests.push(entry);
@@ -304,6 +419,15 @@ class SimulatorServer implements Simulator {
     let text = reply.body === undefined ? '' : JSON.stringify(reply.body);
     if (fault.malformedEligible && reply.status === 200 && this.faults.consumeMalformed(kind)) text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
     entry.status = reply.status;
+    if (reply.records !== undefined) entry.records = reply.records;
+    if (this.latency) {
+      // After the work, before the answer: the client waits for the whole response, as it would upstream.
+      const key = `${method} ${req.url ?? '/'}`;
+      const choice = kind === 'api' ? this.latency.api(key, reply.records ?? 0, inFlight) : this.latency.token(key);
+      entry.latencyMs = choice.ms;
+      entry.latencyQuantile = choice.quantile;
+      await sleep(choice.ms);
+    }
     await this.send(req, res, reply.status, reply.contentType ?? JSON_TYPE, headers, text);
   }
 

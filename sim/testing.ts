@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'svix';
 import type { Simulator } from './server.ts';
 
 /**
@@ -36,4 +39,59 @@ export async function fetchAllPages(firstUrl: string, token: string, key: string
     url = body.links.next.href;
   }
   throw new Error('pagination did not end');
+}
+
+export interface ReceivedWebhook {
+  headers: Record<string, string>;
+  /** The raw body as delivered. */
+  body: string;
+  payload: { id: string; type: string; timestamp: string; data: unknown };
+}
+
+export interface WebhookReceiver {
+  /** Where the simulator should deliver (`SimulatorOptions.webhook.url`). */
+  readonly url: string;
+  /** Deliveries whose svix signature verified, in arrival order. */
+  readonly received: ReceivedWebhook[];
+  /** Deliveries refused (bad or stale signature): answered 401. */
+  rejected(): number;
+  /** Resolves once `count` deliveries have verified. */
+  waitFor(count: number): Promise<void>;
+  clear(): void;
+  close(): Promise<void>;
+}
+
+/** A receiving endpoint that verifies every delivery with the real svix library (as the webhook Lambda does) and answers 204. */
+export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
+  const received: ReceivedWebhook[] = [];
+  let rejected = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+      const body = Buffer.concat(chunks).toString('utf8');
+      try {
+        received.push({ headers, body, payload: new Webhook(secret).verify(body, headers) as ReceivedWebhook['payload'] });
+        res.writeHead(204).end();
+      } catch {
+        rejected++;
+        res.writeHead(401).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/psapi`,
+    received,
+    rejected: () => rejected,
+    async waitFor(count) {
+      while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+    clear() {
+      received.length = 0;
+      rejected = 0;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -9,43 +9,83 @@ export interface WebhookTarget {
 
 export interface WebhookDelivery {
   status: number;
+  /** The event's `id` in the body. */
   eventId: string;
+  /** The `svix-id` header (Svix's message id); equals eventId except for portal test events. */
+  messageId: string;
+}
+
+/** The body AgentSync sends: `{id, type, timestamp, data}`. */
+export interface WebhookEvent {
+  id: string;
+  type: string;
+  /** ISO 8601, UTC. */
+  timestamp: string;
+  data: unknown;
+}
+
+/** A delivery ready to POST: what a test can hand to the webhook handler without any HTTP. */
+export interface SignedWebhook {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  eventId: string;
+  messageId: string;
 }
 
 export const newEventId = (): string => `whe_${randomBytes(12).toString('hex')}`;
+/** A fresh Svix-style message id (what the portal puts in svix-id for every "Send Example"). */
+export const newMessageId = (): string => `msg_${randomBytes(14).toString('hex')}`;
 
 /**
- * Delivers one AgentSync-style event the way Svix does: JSON body `{id, type, timestamp, data}`
- * signed over `${svix-id}.${svix-timestamp}.${body}`. The svix-id is the event id, so a re-send
- * with the same eventId is a retry of the same message (what receivers deduplicate on).
- * Network failures report status 0 instead of throwing: a down receiver is a delivery outcome.
+ * Signs an event the way Svix does: over `${svix-id}.${svix-timestamp}.${body}` with the
+ * endpoint's secret. The svix-id is the event id unless `messageId` says otherwise, so a
+ * re-send with the same event id is a retry of the same message (what receivers deduplicate on).
  */
-export async function sendSignedWebhook(
+export function signWebhook(target: WebhookTarget, event: WebhookEvent, opts: { messageId?: string; signedAt?: Date } = {}): SignedWebhook {
+  const messageId = opts.messageId ?? event.id;
+  const signedAt = opts.signedAt ?? new Date();
+  const body = JSON.stringify(event);
+  return {
+    url: target.url,
+    headers: {
+      'content-type': 'application/json',
+      'svix-id': messageId,
+      'svix-timestamp': String(Math.floor(signedAt.getTime() / 1000)),
+      'svix-signature': new Webhook(target.secret).sign(messageId, signedAt, body),
+    },
+    body,
+    eventId: event.id,
+    messageId,
+  };
+}
+
+/** POSTs a signed delivery. Network failures report status 0 instead of throwing: a down receiver is a delivery outcome. */
+export async function deliverWebhook(signed: SignedWebhook): Promise<WebhookDelivery> {
+  const outcome = { eventId: signed.eventId, messageId: signed.messageId };
+  try {
+    const response = await fetch(signed.url, {
+      method: 'POST',
+      headers: signed.headers,
+      body: signed.body,
+      // AgentSync requires an answer within 5 s; Svix gives up on slower endpoints.
+      signal: AbortSignal.timeout(15_000),
+    });
+    await response.arrayBuffer();
+    return { status: response.status, ...outcome };
+  } catch {
+    return { status: 0, ...outcome };
+  }
+}
+
+/** Delivers one AgentSync-style event now, signed with the event's own timestamp. */
+export function sendSignedWebhook(
   target: WebhookTarget,
   type: string,
   data: unknown,
   opts: { eventId?: string; timestamp?: Date } = {},
 ): Promise<WebhookDelivery> {
-  const eventId = opts.eventId ?? newEventId();
   const timestamp = opts.timestamp ?? new Date();
-  const body = JSON.stringify({ id: eventId, type, timestamp: timestamp.toISOString(), data });
-  const signature = new Webhook(target.secret).sign(eventId, timestamp, body);
-  try {
-    const response = await fetch(target.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'svix-id': eventId,
-        'svix-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-        'svix-signature': signature,
-      },
-      body,
-      // AgentSync requires an answer within 5 s; Svix gives up on slower endpoints.
-      signal: AbortSignal.timeout(15_000),
-    });
-    await response.arrayBuffer();
-    return { status: response.status, eventId };
-  } catch {
-    return { status: 0, eventId };
-  }
+  const event: WebhookEvent = { id: opts.eventId ?? newEventId(), type, timestamp: timestamp.toISOString(), data };
+  return deliverWebhook(signWebhook(target, event, { signedAt: timestamp }));
 }

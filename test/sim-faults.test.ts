@@ -132,6 +132,52 @@ describe('fault injection', () => {
     for (const record of bad) expect(typeof record.id !== 'number' || typeof record.npn !== 'string').toBe(true);
   });
 
+  describe('cursorCycle', () => {
+    /** Follows links.next.href naively (no cycle detection) for `steps` pages; returns the token each request carried. */
+    async function follow(get: (path: string) => Promise<Response>, first: string, steps: number): Promise<string[]> {
+      const tokens: string[] = [];
+      let path = first;
+      for (let i = 0; i < steps; i++) {
+        const url = new URL(path, 'http://x');
+        tokens.push(url.searchParams.get('continuationToken') ?? '-');
+        const body = (await (await get(url.pathname + url.search)).json()) as PageBody;
+        if (!body.embedded) break;
+        path = body.links.next.href;
+      }
+      return tokens;
+    }
+
+    it('bends next.href back A→B→A and keeps the loop every time the page is served', async () => {
+      const { sim, get } = await start();
+      sim.setFaults({ cursorCycle: { endpoint: 'licenses' } });
+      const tokens = await follow(get, '/v2/licenses?size=5', 9);
+      const [, a, b] = tokens;
+      expect(tokens).toEqual(['-', a, b, a, b, a, b, a, b]);
+      expect(new Set([a, b]).size).toBe(2);
+      // Other endpoints, and other passes over the same one, page normally.
+      expect(new Set(await follow(get, '/v2/addresses?size=5', 8)).size).toBe(8);
+      expect(new Set(await follow(get, '/v2/licenses?size=6', 8)).size).toBe(8);
+      sim.setFaults({});
+      expect(new Set(await follow(get, '/v2/licenses?size=5', 8)).size).toBe(8);
+    });
+
+    it('makes loops of any length, after a chosen number of pages', async () => {
+      const { sim, get } = await start();
+      sim.setFaults({ cursorCycle: { endpoint: 'appointments', length: 1 } });
+      const self = await follow(get, '/v2/appointments?size=5', 5);
+      expect(self.slice(2)).toEqual([self[1], self[1], self[1]]);
+      sim.setFaults({ cursorCycle: { endpoint: 'appointments', length: 3 } });
+      const [, a, b, c, ...rest] = await follow(get, '/v2/appointments?size=5', 8);
+      expect(rest).toEqual([a, b, c, a]);
+      expect(new Set([a, b, c]).size).toBe(3);
+      sim.setFaults({ cursorCycle: { endpoint: 'appointments', afterPages: 5 } });
+      const late = await follow(get, '/v2/appointments?size=5', 9);
+      expect(new Set(late.slice(0, 6)).size).toBe(6);
+      expect(late.slice(6)).toEqual([late[4], late[5], late[4]]);
+      expect(() => sim.setFaults({ cursorCycle: { endpoint: 'appointments', length: 0 } })).toThrow(/length/);
+    });
+  });
+
   it('latencyMs delays every API response', async () => {
     const { get } = await start({ latencyMs: 150 });
     const started = performance.now();

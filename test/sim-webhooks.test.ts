@@ -1,53 +1,23 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Webhook } from 'svix';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENDPOINT_NAMES } from '#producersync/endpoints';
 import { startSimulator, type Simulator } from '#sim/server';
-import { fetchAllPages, fetchToken } from '#sim/testing';
+import { fetchAllPages, fetchToken, startWebhookReceiver, type WebhookReceiver } from '#sim/testing';
 
 const SECRET = `whsec_${Buffer.from('simulator-test-signing-key-0001').toString('base64')}`;
 
-interface Received {
-  headers: Record<string, string>;
-  payload: { id: string; type: string; timestamp: string; data: Record<string, unknown> };
-}
-
-/** A little receiving server that verifies every delivery with svix, the way the webhook Lambda does. */
-let receiver: Server;
-let receiverUrl: string;
-let received: Received[] = [];
-let rejected = 0;
+/** A receiving server that verifies every delivery with svix, the way the webhook Lambda does. */
+let receiver: WebhookReceiver;
 let sim: Simulator;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
-      try {
-        const payload = new Webhook(SECRET).verify(Buffer.concat(chunks).toString('utf8'), headers) as Received['payload'];
-        received.push({ headers, payload });
-        res.writeHead(204).end();
-      } catch {
-        rejected++;
-        res.writeHead(401).end();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/psapi`;
-  sim = await startSimulator({ npns: 80, seed: 3, webhook: { url: receiverUrl, secret: SECRET }, subscriptionJobDelayMs: 10 });
+  receiver = await startWebhookReceiver(SECRET);
+  sim = await startSimulator({ npns: 80, seed: 3, webhook: { url: receiver.url, secret: SECRET }, subscriptionJobDelayMs: 10 });
 });
 afterAll(async () => {
   await sim.close();
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
 });
-beforeEach(() => {
-  received = [];
-  rejected = 0;
-});
+beforeEach(() => receiver.clear());
 
 describe('advanceDay', () => {
   it('moves today forward, stamps every change with the new date and delivers a signed updates_available', async () => {
@@ -57,9 +27,9 @@ describe('advanceDay', () => {
     expect(sim.today).toBe('2025-07-25');
     expect(result.changed + result.added + result.deleted).toBeGreaterThan(0);
     expect(result.webhookStatus).toBe(204);
-    expect(rejected).toBe(0);
-    expect(received).toHaveLength(1);
-    const event = received[0]!;
+    expect(receiver.rejected()).toBe(0);
+    expect(receiver.received).toHaveLength(1);
+    const event = receiver.received[0]!;
     expect(event.payload).toMatchObject({ id: result.eventId, type: 'producersync.updates_available', data: { runDate: '2025-07-25' } });
     expect(event.payload.id).toMatch(/^whe_/);
     expect(event.headers['svix-id']).toBe(result.eventId);
@@ -86,7 +56,7 @@ describe('advanceDay', () => {
 
   it('serves the day\'s changes through updatedSince=runDate, matching groundTruth', async () => {
     const result = await sim.advanceDay({ deliverWebhook: false });
-    expect(received).toHaveLength(0);
+    expect(receiver.received).toHaveLength(0);
     expect(result.webhookStatus).toBeUndefined();
     const token = await fetchToken(sim);
     const { records } = await fetchAllPages(`${sim.url}/v2/licenses?updatedSince=${result.runDate}&size=100`, token, 'licenses');
@@ -100,13 +70,13 @@ describe('sendWebhook', () => {
     const first = await sim.sendWebhook('producersync.updates_available', { runDate: '2025-07-24' });
     const retry = await sim.sendWebhook('producersync.updates_available', { runDate: '2025-07-24' }, { eventId: first.eventId });
     expect([first.status, retry.status]).toEqual([204, 204]);
-    expect(received.map((r) => r.headers['svix-id'])).toEqual([first.eventId, first.eventId]);
+    expect(receiver.received.map((r) => r.headers['svix-id'])).toEqual([first.eventId, first.eventId]);
   });
 
   it('produces a stale signature when given an old timestamp (the receiver rejects it)', async () => {
     const old = await sim.sendWebhook('producersync.updates_available', { runDate: '2025-07-24' }, { timestamp: new Date(Date.now() - 3_600_000) });
     expect(old.status).toBe(401);
-    expect(rejected).toBe(1);
+    expect(receiver.rejected()).toBe(1);
   });
 
   it('reports status 0 when nobody listens', async () => {
@@ -132,18 +102,14 @@ describe('npn.activated / npn.deactivated', () => {
     }
   }
 
-  const waitForEvents = async (count: number) => {
-    while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
-
   it('fires {npn} for one NPN and {npns} for several when the list changes', async () => {
     await submit('PUT', ['555000111']);
-    await waitForEvents(1);
-    expect(received[0]!.payload).toMatchObject({ type: 'producersync.npn.activated', data: { npn: '555000111' } });
+    await receiver.waitFor(1);
+    expect(receiver.received[0]!.payload).toMatchObject({ type: 'producersync.npn.activated', data: { npn: '555000111' } });
 
     await submit('DELETE', ['555000111', '15645555']);
-    await waitForEvents(2);
-    expect(received[1]!.payload).toMatchObject({ type: 'producersync.npn.deactivated', data: { npns: ['555000111', '15645555'] } });
-    expect(rejected).toBe(0);
+    await receiver.waitFor(2);
+    expect(receiver.received[1]!.payload).toMatchObject({ type: 'producersync.npn.deactivated', data: { npns: ['555000111', '15645555'] } });
+    expect(receiver.rejected()).toBe(0);
   });
 });
