@@ -195,7 +195,6 @@ const checkChange = (values: ChangeValues, positionals: readonly string[]): void
   if (mergeNpns(positionals, values.file).length === 0) throw new UsageError('give NPNs (arguments or --file)');
   checkSource(values);
 };
-const ledgerOf = (values: ChangeValues): string => ledgerPath(values['state-dir']);
 
 const list = defineCommand({
   summary: "print the account's subscribed NPNs, one per line",
@@ -210,64 +209,54 @@ const list = defineCommand({
   },
 });
 
-const add = defineCommand({
-  summary: 'subscribe these NPNs (PUT, appends)',
-  synopsis: CHANGE_SYNOPSIS,
-  options: changeOptions,
-  positionals: npnArguments,
-  aws: true,
-  check: checkChange,
-  async run(context) {
-    const npns = npnsOf(context);
-    const client = await clientFor(context);
-    const resubscribed = await warnAboutResubscribing(ledgerOf(context.values), npns, new Date(), context.log);
-    const { jobs, exitCode } = await reportJobs(context, client, await addSubscriptions(client, npns), context.values);
-    context.result({ jobs, resubscribedThisPeriod: resubscribed });
-    return exitCode;
-  },
+interface Change {
+  npns: string[];
+  client: ProducerSyncClient;
+  now: Date;
+  /** The removal ledger's path. */
+  ledger: string;
+  log: (line: string) => void;
+}
+
+/** add, remove and replace: the same options and checks; `submit` sends the change and names what else the result holds. */
+function changeCommand(summary: string, submit: (change: Change) => Promise<{ jobs: SubscriptionJobRef[]; extra?: Record<string, unknown> }>) {
+  return defineCommand({
+    summary,
+    synopsis: CHANGE_SYNOPSIS,
+    options: changeOptions,
+    positionals: npnArguments,
+    aws: true,
+    check: checkChange,
+    async run(context) {
+      const change: Change = { npns: npnsOf(context), client: await clientFor(context), now: new Date(), ledger: ledgerPath(context.values['state-dir']), log: context.log };
+      const { jobs: submitted, extra } = await submit(change);
+      const { jobs, exitCode } = await reportJobs(context, change.client, submitted, context.values);
+      context.result({ jobs, ...extra });
+      return exitCode;
+    },
+  });
+}
+
+const add = changeCommand('subscribe these NPNs (PUT, appends)', async ({ npns, client, now, ledger, log }) => {
+  const resubscribed = await warnAboutResubscribing(ledger, npns, now, log);
+  return { jobs: await addSubscriptions(client, npns), extra: { resubscribedThisPeriod: resubscribed } };
 });
 
-const remove = defineCommand({
-  summary: 'unsubscribe these NPNs (DELETE)',
-  synopsis: CHANGE_SYNOPSIS,
-  options: changeOptions,
-  positionals: npnArguments,
-  aws: true,
-  check: checkChange,
-  async run(context) {
-    const npns = npnsOf(context);
-    const client = await clientFor(context);
-    const submitted = await removeSubscriptions(client, npns);
-    await recordRemovals(ledgerOf(context.values), npns, new Date());
-    const { jobs, exitCode } = await reportJobs(context, client, submitted, context.values);
-    context.result({ jobs });
-    return exitCode;
-  },
+const remove = changeCommand('unsubscribe these NPNs (DELETE)', async ({ npns, client, now, ledger }) => {
+  const jobs = await removeSubscriptions(client, npns);
+  await recordRemovals(ledger, npns, now);
+  return { jobs };
 });
 
-const replace = defineCommand({
-  summary: 'make the list exactly these NPNs (POST); NPNs not listed are unsubscribed',
-  synopsis: CHANGE_SYNOPSIS,
-  options: changeOptions,
-  positionals: npnArguments,
-  aws: true,
-  check: checkChange,
-  async run(context) {
-    const npns = npnsOf(context);
-    const client = await clientFor(context);
-    const now = new Date();
-    const ledger = ledgerOf(context.values);
-    // Say what a replace drops, and remember it: dropped NPNs are removals for billing too.
-    const keep = new Set(npns);
-    const dropped = (await listSubscriptions(client)).filter((npn) => !keep.has(npn));
-    const resubscribed = await warnAboutResubscribing(ledger, npns, now, context.log);
-    if (dropped.length > 0) context.log(`replace unsubscribes ${dropped.length} NPN(s) not in the new list`);
-    const submitted = await replaceSubscriptions(client, npns);
-    if (dropped.length > 0) await recordRemovals(ledger, dropped, now);
-    const { jobs, exitCode } = await reportJobs(context, client, submitted, context.values);
-    context.result({ jobs, dropped, resubscribedThisPeriod: resubscribed });
-    return exitCode;
-  },
+const replace = changeCommand('make the list exactly these NPNs (POST); NPNs not listed are unsubscribed', async ({ npns, client, now, ledger, log }) => {
+  // Say what a replace drops, and remember it: dropped NPNs are removals for billing too.
+  const keep = new Set(npns);
+  const dropped = (await listSubscriptions(client)).filter((npn) => !keep.has(npn));
+  const resubscribed = await warnAboutResubscribing(ledger, npns, now, log);
+  if (dropped.length > 0) log(`replace unsubscribes ${dropped.length} NPN(s) not in the new list`);
+  const jobs = await replaceSubscriptions(client, npns);
+  if (dropped.length > 0) await recordRemovals(ledger, dropped, now);
+  return { jobs, extra: { dropped, resubscribedThisPeriod: resubscribed } };
 });
 
 const status = defineCommand({
