@@ -74,13 +74,15 @@ export const command = defineCommand({
       ].join('\n'),
     );
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const onInt = (): void => stop('SIGINT');
+      const onTerm = (): void => stop('SIGTERM');
       const stop = (received: NodeJS.Signals): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
         resolve(received);
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      process.once('SIGINT', onInt);
+      process.once('SIGTERM', onTerm);
     });
     context.log(`${signal}: stopping the simulator`);
     await sim.close();
