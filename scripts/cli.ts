@@ -1,8 +1,23 @@
 /**
- * `producersync <command> [options]`. Each command lives in scripts/commands/<command>.ts
- * and exports `run(args): Promise<number>` (the exit code).
+ * `producersync <command> [options]`: the CLI's command registry.
+ *
+ * Adding a command is one module plus one line here:
+ * 1. `scripts/commands/<name>.ts` exports `command = defineCommand({ options, run })` (or
+ *    `defineGroup({ subcommands })` for `<name> <subcommand>` commands) from scripts/support/command.ts.
+ *    Declare every option once with the builders of scripts/support/options.ts (`flag`, `text`,
+ *    `integer`, `calendarDate`, `httpUrl`, `choice`, `npnList`, `npnFile`, `secret`); put rules between
+ *    options in `check` (it runs before `run`, so a bad usage never calls AWS). Set `aws: true` if the
+ *    command makes AWS SDK clients (spread `ctx.aws` into each), `deployment: true` if it acts on a
+ *    deployment (`ctx.deployment`, resolved with scripts/support/deployed-stack.ts). In `run`, end with
+ *    `ctx.result(document, text)` (once), send progress to `ctx.log`, and return the exit code.
+ *    Usage, `--help`, `--version`, `--output`, usage errors (exit 2) and failures (exit 1) come free.
+ * 2. One registry line below: the name, the one-line summary of the top-level usage, and the loader
+ *    (modules load only when their command runs, so `producersync` with a typo answers at once).
  */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (args: string[]) => Promise<number> }> }> = {
+import { processIo, type CliIo } from './support/cli-io.ts';
+import { runCli, type Registry } from './support/command.ts';
+
+const COMMANDS: Registry = {
   sim: { summary: 'run the ProducerSync simulator on 127.0.0.1', load: () => import('./commands/sim.ts') },
   sync: { summary: 'run the sync state machine locally against a ProducerSync server (--local)', load: () => import('./commands/sync.ts') },
   subscriptions: { summary: 'list|add|remove|replace|status NPN subscriptions', load: () => import('./commands/subscriptions.ts') },
@@ -11,26 +26,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (ar
   runs: { summary: 'list recent run records from the control table', load: () => import('./commands/runs.ts') },
 };
 
-export function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`);
-  return `usage: producersync <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "producersync <command> --help" for a command's options.`;
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
-    return name ? 0 : 2;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    console.error(`producersync: unknown command "${name}"\n\n${usage()}`);
-    return 2;
-  }
-  try {
-    return await (await command.load()).run(args);
-  } catch (error) {
-    console.error(`producersync ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  }
+/** Runs `producersync <argv...>` and returns the exit code (`io`: the process's streams, or buffers in tests). */
+export function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  return runCli(COMMANDS, argv, io);
 }

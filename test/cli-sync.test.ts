@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SYNC_ENDPOINTS, ENDPOINTS } from '#producersync/endpoints';
 import { startSimulator, type Simulator } from '#sim/server';
-import { run } from '../scripts/commands/sync.ts';
+import { main } from '../scripts/cli.ts';
+import { memoryIo } from '../scripts/support/cli-io.ts';
 
 /** What `sync --out` must write for a record the API serves, derived here from the record itself. */
 const expectedLine = (type: string, record: Record<string, unknown>) => ({
@@ -26,6 +27,16 @@ const PAGE_SIZE = 50;
 let sim: Simulator;
 let dir: string;
 let output: string[];
+let stdout: string;
+
+/** `producersync sync <args>` in this process (no PRODUCERSYNC_* variables): stdout kept in `stdout`, both streams in `output`. */
+async function run(args: string[]): Promise<number> {
+  const io = memoryIo();
+  const code = await main(['sync', ...args], io);
+  stdout = io.out();
+  output.push(io.out(), io.err());
+  return code;
+}
 const credentials = (secret = CLIENT_SECRET) => ['--api-base-url', sim.apiBaseUrl, '--token-url', sim.tokenUrl, '--client-id', 'cli-test', '--client-secret', secret];
 
 function readLines(file: string): unknown[] {
@@ -60,12 +71,8 @@ beforeAll(async () => {
   // Small pages, so each endpoint takes several (the CLI's way to pass CDK context, read by the App).
   process.env.CDK_CONTEXT_JSON = JSON.stringify({ 'producersync:pageSize': PAGE_SIZE });
   output = [];
-  const capture = (...args: unknown[]) => void output.push(args.map(String).join(' '));
-  vi.spyOn(console, 'log').mockImplementation(capture);
-  vi.spyOn(console, 'error').mockImplementation(capture);
 });
 afterAll(async () => {
-  vi.restoreAllMocks();
   delete process.env.CDK_CONTEXT_JSON;
   await sim?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -98,14 +105,20 @@ describe('producersync sync --local', () => {
     expect(multiPage.length).toBeGreaterThanOrEqual(DEFAULT_SYNC_ENDPOINTS.length - 1);
     expect(output.join('\n')).toMatch(/SUCCEEDED/);
     expect(output.join('\n')).toMatch(/wrote \d[\d,]* records to/);
+    // stdout holds the per-endpoint table only; the timed progress lines go to stderr.
+    expect(stdout).toMatch(/^endpoint\s+pages\s+seen/);
+    expect(stdout).toMatch(/\nTOTAL\s+\d/);
+    expect(stdout).not.toContain('s] ');
   }, RUN_TIMEOUT_MS);
 
-  it('--run-date syncs only the records that changed that day', async () => {
+  it('--run-date syncs only the records that changed that day; --output json prints the outcome as one document', async () => {
     const day = await sim.advanceDay({ deliverWebhook: false });
     const out = join(dir, 'day.jsonl');
-    expect(await run(['--local', '--run-date', day.runDate, ...credentials(), '--out', out])).toBe(0);
+    expect(await run(['--local', '--run-date', day.runDate, ...credentials(), '--out', out, '--output', 'json'])).toBe(0);
 
     const lines = readLines(out);
+    const document = JSON.parse(stdout) as { status: string; run: { runDate: string }; out: { file: string; records: number } };
+    expect(document).toMatchObject({ status: 'SUCCEEDED', run: { runDate: day.runDate }, out: { file: out, records: lines.length } });
     expectExactShape(lines);
     const expected = DEFAULT_SYNC_ENDPOINTS.flatMap((type) =>
       sim.groundTruth(type, { updatedSince: day.runDate }).map((record) => expectedLine(type, record)),
@@ -120,6 +133,7 @@ describe('producersync sync --local', () => {
     expect(await run(['--local', '--full', ...credentials(wrongSecret), '--out', out])).toBe(1);
     const printed = output.join('\n');
     expect(printed).toMatch(/producersync sync: the run FAILED: .*Token/i);
+    expect(stdout).not.toMatch(/FAILED/);
     expect(printed).not.toContain(wrongSecret);
     expect(existsSync(out)).toBe(false);
   }, RUN_TIMEOUT_MS);

@@ -2,13 +2,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { logger } from '#commons/logger';
 import { applyEnv, localAwsEnv } from '#local/aws-env';
 import type { LocalService } from '#local/dynamodb-local';
 import { startSecretsManager } from '#local/secrets-manager';
 import { startSimulator, type Simulator } from '#sim/server';
-import { collectNpns, run } from '../scripts/commands/subscriptions.ts';
+import { main } from '../scripts/cli.ts';
+import { memoryIo } from '../scripts/support/cli-io.ts';
 
 logger.setLogLevel('SILENT');
 
@@ -17,6 +18,16 @@ let secrets: LocalService;
 let stateDir: string;
 let out: string[];
 let err: string[];
+
+/** `producersync subscriptions <args>` in this process; its stdout and stderr lines land in `out` and `err`. */
+async function run(args: string[], options: Parameters<typeof memoryIo>[0] = {}): Promise<number> {
+  const io = memoryIo(options);
+  const code = await main(['subscriptions', ...args], io);
+  const lines = (text: string) => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
+  out.push(...lines(io.out()));
+  err.push(...lines(io.err()));
+  return code;
+}
 
 beforeAll(async () => {
   [sim, secrets] = await Promise.all([startSimulator({ npns: 20, subscriptionJobDelayMs: 20 }), startSecretsManager()]);
@@ -29,16 +40,13 @@ beforeEach(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'ps-subs-'));
   out = [];
   err = [];
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void err.push(args.join(' ')));
 });
 afterEach(async () => {
-  vi.restoreAllMocks();
   await rm(stateDir, { recursive: true, force: true });
 });
 
 const creds = () => ['--api-base-url', sim.apiBaseUrl, '--token-url', sim.tokenUrl, '--client-id', 'local', '--client-secret', 'local'];
-const cli = (...args: string[]) => run([...args, ...creds(), '--state-dir', stateDir, '--poll-ms', '10']);
+const cli = (...args: string[]) => run([...args, ...creds(), ...(args[0] === 'list' ? [] : ['--poll-ms', '10']), ...(['add', 'remove', 'replace'].includes(args[0]!) ? ['--state-dir', stateDir] : [])]);
 
 describe('producersync subscriptions', () => {
   it('lists the subscribed NPNs', async () => {
@@ -90,7 +98,7 @@ describe('producersync subscriptions', () => {
         SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl }),
       }),
     );
-    const viaSecret = (...args: string[]) => run([...args, '--secret-id', 'producersync-cli', '--state-dir', stateDir, '--poll-ms', '10']);
+    const viaSecret = (...args: string[]) => run([...args, '--secret-id', 'producersync-cli', '--poll-ms', '10', ...(args[0] === 'add' ? ['--state-dir', stateDir] : [])]);
     expect(await viaSecret('add', '90000030')).toBe(0);
     const jobId = /job ([0-9a-f-]{36}) accepted/.exec(out.join('\n'))?.[1];
     expect(jobId).toBeDefined();
@@ -101,6 +109,28 @@ describe('producersync subscriptions', () => {
     expect(sim.subscribedNpns()).toContain('90000030');
   });
 
+  it('reads the credentials from PRODUCERSYNC_* variables and the secret from stdin, and --output json prints one document', async () => {
+    const env = { PRODUCERSYNC_API_BASE_URL: sim.apiBaseUrl, PRODUCERSYNC_TOKEN_URL: sim.tokenUrl, PRODUCERSYNC_CLIENT_ID: 'local' };
+    expect(await run(['list', '--client-secret-file', '-', '--output', 'json'], { env, stdin: 'local\n' })).toBe(0);
+    expect(JSON.parse(out.join('\n'))).toEqual({ npns: sim.subscribedNpns() });
+    out.length = 0;
+    expect(await run(['add', '90000040', '--wait', '--poll-ms', '10', '--state-dir', stateDir, '--output', 'json'], { env: { ...env, PRODUCERSYNC_CLIENT_SECRET: 'local' } })).toBe(0);
+    const document = JSON.parse(out.join('\n')) as { jobs: Array<{ jobId: string; npnCount: number; outcome: { succeeded: number; failed: unknown[] } }> };
+    expect(document.jobs).toHaveLength(1);
+    expect(document.jobs[0]).toMatchObject({ npnCount: 1, outcome: { succeeded: 1, failed: [] } });
+    // The "accepted" line that text mode prints on stdout went to stderr.
+    expect(err.join('\n')).toContain(`job ${document.jobs[0]!.jobId} accepted for 1 NPN(s)`);
+  });
+
+  it('--secret-id with a secret holding only the client (no URLs) takes the URLs from the flags', async () => {
+    await new SecretsManagerClient({}).send(new CreateSecretCommand({ Name: 'producersync-client-only', SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local' }) }));
+    expect(await run(['list', '--secret-id', 'producersync-client-only', '--api-base-url', sim.apiBaseUrl, '--token-url', sim.tokenUrl])).toBe(0);
+    expect(out).toEqual(sim.subscribedNpns());
+    out.length = 0;
+    expect(await run(['list', '--secret-id', 'producersync-client-only'])).toBe(1);
+    expect(err.at(-1)).toMatch(/^producersync subscriptions list: .*(tokenUrl|TOKEN_URL)/);
+  });
+
   it('rejects bad input with exit code 2 and never prints the client secret', async () => {
     expect(await cli('add', '12a45')).toBe(2);
     expect(err.join('\n')).toContain('1 value(s) are not NPNs');
@@ -108,19 +138,13 @@ describe('producersync subscriptions', () => {
     expect(await cli('frobnicate')).toBe(2);
     expect(await cli('status')).toBe(2);
     expect(await run(['list', '--client-secret', 'hunter2-secret'])).toBe(2);
-    expect(err.join('\n')).toContain('missing credentials: --api-base-url, --token-url, --client-id');
+    expect(err.join('\n')).toContain('missing credentials: --api-base-url, --token-url, --client-id (or --secret-id)');
     expect(err.join('\n')).not.toContain('hunter2-secret');
-    const rejected = await run(['list', ...creds().slice(0, -1), 'wrong-secret']).catch((error: Error) => error);
-    expect(rejected).toBeInstanceOf(Error);
-    expect((rejected as Error).message).not.toContain('wrong-secret');
-  });
-});
-
-describe('collectNpns', () => {
-  it('dedups, tolerates a header line, and rejects non-NPNs', () => {
-    expect(collectNpns(['1', '2', '1'], 'NPN\n3\n2, 4 ;5\n')).toEqual(['1', '2', '3', '4', '5']);
-    expect(collectNpns([], 'id,npn\n7,111\n8,222\n')).toEqual(['111', '222']);
-    expect(() => collectNpns([], '123\nabc\n')).toThrow(/not NPNs/);
-    expect(() => collectNpns(['12345678901'], undefined)).toThrow(/not NPNs/);
+    err.length = 0;
+    // A secret the token endpoint rejects: a runtime failure, one line, without the secret.
+    expect(await run(['list', ...creds().slice(0, -1), 'wrong-secret'])).toBe(1);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^producersync subscriptions list: /);
+    expect(err[0]).not.toContain('wrong-secret');
   });
 });

@@ -1,49 +1,46 @@
-import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { resolveDeployed } from '../support/deployed-stack.ts';
-import { startAndMaybeWait } from '../support/start-execution.ts';
 import { chunked } from '#commons/chunked';
 import { MAX_BACKFILL_NPNS } from '#sync/sync-input';
-import { parseNpnList } from '../support/npn-list.ts';
+import { defineCommand } from '../support/command.ts';
+import { resolveStateMachineArn } from '../support/deployed-stack.ts';
+import { executionOptions } from '../support/execution-options.ts';
+import { mergeNpns } from '../support/npn-list.ts';
+import { flag, npnFile, npnList, UsageError } from '../support/options.ts';
+import { runExecutions } from '../support/start-execution.ts';
 
-const HELP = `usage: producersync backfill (--npns N1,N2,... | --file F | --all) [--wait] [--name NAME] [--state-machine-arn ARN] [--region R]
+const PART_SUFFIX = (i: number): string => `-part-${i + 1}`;
 
-Starts a full pull (no updatedSince) in the deployed account with {"mode":"backfill","npns":[...]}
-(or {"mode":"backfill"} with --all) and prints the execution's console link. --npns and --file
-(one NPN per line, or a CSV with an "npn" column) may be combined; a list longer than
-${MAX_BACKFILL_NPNS} NPNs starts one execution per ${MAX_BACKFILL_NPNS}, named <name>-part-1, -part-2, ...`;
-
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      npns: { type: 'string' },
-      file: { type: 'string' },
-      all: { type: 'boolean', default: false },
-      wait: { type: 'boolean', default: false },
-      name: { type: 'string' },
-      'state-machine-arn': { type: 'string' },
-      region: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) return (console.log(HELP), 0);
-  const npns = [...new Set([...parseNpnList(values.npns ?? '', { allowHeader: false }), ...(values.file ? parseNpnList(await readFile(values.file, 'utf8')) : [])])];
-  if (values.all === (npns.length > 0)) {
-    console.error(`give either --all or NPNs (--npns, --file)\n\n${HELP}`);
-    return 2;
-  }
-  const deployed = await resolveDeployed(['stateMachineArn'], { stateMachineArn: values['state-machine-arn'], region: values.region });
-  const sfn = new SFNClient({ region: deployed.region });
-  const name = values.name ?? `backfill-${Date.now()}`;
-  if (values.all) return startAndMaybeWait(sfn, { stateMachineArn: deployed.stateMachineArn, input: { mode: 'backfill' }, name, wait: values.wait });
-  const parts = chunked(npns, MAX_BACKFILL_NPNS);
-  let exitCode = 0;
-  for (const [i, part] of parts.entries()) {
-    const partName = parts.length === 1 ? name : `${name}-part-${i + 1}`;
-    const code = await startAndMaybeWait(sfn, { stateMachineArn: deployed.stateMachineArn, input: { mode: 'backfill', npns: part }, name: partName, wait: values.wait });
-    exitCode = Math.max(exitCode, code);
-  }
-  return exitCode;
-}
+export const command = defineCommand({
+  synopsis: '(--npns N1,N2,... | --file FILE | --all) [--wait] [--name NAME] [--state-machine-arn ARN]',
+  description:
+    'Starts a full pull (no updatedSince) in the deployment with {"mode":"backfill","npns":[...]} (or {"mode":"backfill"}\n' +
+    "with --all) and prints the execution's console link. --npns and --file may be combined; a list longer than\n" +
+    `${MAX_BACKFILL_NPNS} NPNs starts one execution per ${MAX_BACKFILL_NPNS}, named NAME-part-1, NAME-part-2, ...`,
+  options: {
+    npns: npnList({ description: 'these NPNs (comma, space or semicolon separated)' }),
+    file: npnFile({ description: 'NPNs from FILE ("-" = stdin): one per line, or a CSV with an "npn" column' }),
+    all: flag({ description: 'every subscribed NPN' }),
+    ...executionOptions,
+  },
+  deployment: true,
+  check(values) {
+    const count = mergeNpns(values.npns, values.file).length;
+    if (values.all === count > 0) throw new UsageError('give either --all or NPNs (--npns, --file)');
+    const parts = Math.ceil(count / MAX_BACKFILL_NPNS);
+    if (values.name && parts > 1 && `${values.name}${PART_SUFFIX(parts - 1)}`.length > 80) {
+      throw new UsageError(`--name is too long for ${parts} parts: NAME${PART_SUFFIX(parts - 1)} must fit in 80 characters`);
+    }
+  },
+  async run(context) {
+    const { values } = context;
+    const stateMachineArn = await resolveStateMachineArn(context, values['state-machine-arn']);
+    const name = values.name ?? `backfill-${Date.now()}`;
+    const parts = chunked(mergeNpns(values.npns, values.file), MAX_BACKFILL_NPNS);
+    const executions = values.all
+      ? [{ name, input: { mode: 'backfill' } }]
+      : parts.map((npns, i) => ({ name: parts.length === 1 ? name : `${name}${PART_SUFFIX(i)}`, input: { mode: 'backfill', npns } }));
+    const { reports, exitCode } = await runExecutions(context, new SFNClient({ ...context.aws }), { stateMachineArn, executions, wait: values.wait });
+    context.result({ executions: reports });
+    return exitCode;
+  },
+});

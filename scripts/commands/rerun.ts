@@ -1,36 +1,38 @@
-import { parseArgs } from 'node:util';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { resolveDeployed } from '../support/deployed-stack.ts';
-import { startAndMaybeWait } from '../support/start-execution.ts';
+import { InvalidInputError, parseSyncInput } from '#sync/sync-input';
+import { defineCommand } from '../support/command.ts';
+import { resolveStateMachineArn } from '../support/deployed-stack.ts';
+import { executionOptions } from '../support/execution-options.ts';
+import { calendarDate, UsageError } from '../support/options.ts';
+import { runExecutions } from '../support/start-execution.ts';
 
-const HELP = `usage: producersync rerun --run-date YYYY-MM-DD [--wait] [--name NAME] [--state-machine-arn ARN] [--region R]
-
-Starts the sync state machine in the deployed account with {"runDate": D}, the same input
-you would type in the Step Functions console, and prints the execution's console link.`;
-
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      'run-date': { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      name: { type: 'string' },
-      'state-machine-arn': { type: 'string' },
-      region: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) return (console.log(HELP), 0);
-  const runDate = values['run-date'];
-  if (!runDate || !/^\d{4}-\d{2}-\d{2}$/.test(runDate)) {
-    console.error(`--run-date YYYY-MM-DD is required\n\n${HELP}`);
-    return 2;
-  }
-  const deployed = await resolveDeployed(['stateMachineArn'], { stateMachineArn: values['state-machine-arn'], region: values.region });
-  return startAndMaybeWait(new SFNClient({ region: deployed.region }), {
-    stateMachineArn: deployed.stateMachineArn,
-    input: { runDate },
-    name: values.name ?? `rerun-${runDate}-${Date.now()}`,
-    wait: values.wait,
-  });
-}
+export const command = defineCommand({
+  description:
+    'Starts the sync state machine of the deployment with {"runDate": D}, the same input you would type in the\n' +
+    "Step Functions console, and prints the execution's console link. A re-run writes only records that really changed.",
+  options: {
+    'run-date': calendarDate({ required: true, description: 'the day whose changes to pull again (updatedSince=D)' }),
+    ...executionOptions,
+  },
+  deployment: true,
+  check(values) {
+    try {
+      // The state machine's own rule for its input, so a run that can only fail is never started.
+      parseSyncInput({ runDate: values['run-date'] });
+    } catch (error) {
+      if (error instanceof InvalidInputError) throw new UsageError(`--run-date: ${error.message}`);
+      throw error;
+    }
+  },
+  async run(context) {
+    const { values } = context;
+    const stateMachineArn = await resolveStateMachineArn(context, values['state-machine-arn']);
+    const { reports, exitCode } = await runExecutions(context, new SFNClient({ ...context.aws }), {
+      stateMachineArn,
+      executions: [{ name: values.name ?? `rerun-${values['run-date']}-${Date.now()}`, input: { runDate: values['run-date'] } }],
+      wait: values.wait,
+    });
+    context.result(reports[0]);
+    return exitCode;
+  },
+});

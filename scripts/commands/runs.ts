@@ -1,41 +1,48 @@
-import { parseArgs } from 'node:util';
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { resolveDeployed } from '../support/deployed-stack.ts';
+import { defineCommand } from '../support/command.ts';
+import { resolveControlTable } from '../support/deployed-stack.ts';
+import { integer, text } from '../support/options.ts';
 import { formatRunTable, type RunRecord } from '../support/run-table.ts';
 
-const HELP = `usage: producersync runs [--limit N] [--json] [--control-table NAME] [--region R]
-
-Lists the most recent run records (newest first) from the control table.`;
-
+/** The newest `limit` run records, following pages (a page stops at 1 MB) until there are that many. */
 export async function listRuns(dynamo: DynamoDBClient, tableName: string, limit: number): Promise<RunRecord[]> {
-  const result = await dynamo.send(
-    new QueryCommand({
-      TableName: tableName,
-      IndexName: 'byKind',
-      KeyConditionExpression: 'kind = :k',
-      ExpressionAttributeValues: { ':k': { S: 'run' } },
-      ScanIndexForward: false,
-      Limit: limit,
-    }),
-  );
-  return (result.Items ?? []).map((item) => unmarshall(item) as RunRecord);
+  const runs: RunRecord[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: 'byKind',
+        KeyConditionExpression: 'kind = :k',
+        ExpressionAttributeValues: { ':k': { S: 'run' } },
+        ScanIndexForward: false,
+        Limit: limit - runs.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    runs.push(...(page.Items ?? []).map((item) => unmarshall(item) as RunRecord));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && runs.length < limit);
+  return runs;
 }
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      limit: { type: 'string', default: '20' },
-      json: { type: 'boolean', default: false },
-      'control-table': { type: 'string' },
-      region: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) return (console.log(HELP), 0);
-  const deployed = await resolveDeployed(['controlTableName'], { controlTable: values['control-table'], region: values.region });
-  const runs = await listRuns(new DynamoDBClient({ region: deployed.region }), deployed.controlTableName, Number(values.limit));
-  console.log(values.json ? JSON.stringify(runs, null, 2) : formatRunTable(runs));
-  return 0;
-}
+export const command = defineCommand({
+  description: 'Lists the most recent run records (newest first) from the control table. --output json prints them as a JSON array.',
+  options: {
+    limit: integer({ default: 20, min: 1, description: 'how many runs (default 20)' }),
+    'control-table': text({
+      placeholder: 'NAME',
+      // Not `env`: an explicit --stage wins over the variable (scripts/support/deployed-stack.ts).
+      description: "the control table (default: $PRODUCERSYNC_CONTROL_TABLE, else the ControlTableName output of the data stack; with --stage, that stage's output)",
+    }),
+  },
+  aliases: { json: ['--output', 'json'] },
+  deployment: true,
+  async run(context) {
+    const { values } = context;
+    const tableName = await resolveControlTable(context, values['control-table']);
+    const runs = await listRuns(new DynamoDBClient({ ...context.aws }), tableName, values.limit);
+    context.result(runs, () => formatRunTable(runs));
+  },
+});

@@ -1,79 +1,90 @@
-import { parseArgs } from 'node:util';
-import { startSimulator, type SimulatorOptions } from '#sim/server';
+import type { SimulatorOptions } from '#sim/server';
+import { defineCommand } from '../support/command.ts';
+import { calendarDate, httpUrl, integer, secret, text, UsageError, type Values } from '../support/options.ts';
 
-const HELP = `usage: producersync sim [--port P] [--npns N] [--seed S] [--client-id ID] [--client-secret S]
-                        [--token-lifetime SECONDS] [--rate-limit N] [--start-date yyyy-MM-dd]
-                        [--webhook-url URL --webhook-secret whsec_...]
+const DEFAULT_CREDENTIAL = 'local';
 
-Runs the ProducerSync simulator on 127.0.0.1 until Ctrl-C (SIGINT) or SIGTERM.`;
+const options = {
+  port: integer({ default: 0, min: 0, max: 65535, description: 'the port on 127.0.0.1 (default 0: any free port)' }),
+  npns: integer({ min: 0, description: 'subscribed NPNs (default 200, always with the sandbox NPNs 15645555 and 19855109)' }),
+  seed: integer({ min: 0, description: 'seed of the generated data (default 1)' }),
+  'client-id': text({ placeholder: 'ID', description: `the OAuth client id the token endpoint accepts (default "${DEFAULT_CREDENTIAL}")` }),
+  'client-secret': secret({ placeholder: 'S', description: `the client secret it accepts (default "${DEFAULT_CREDENTIAL}")` }),
+  'token-lifetime': integer({ placeholder: 'SECONDS', min: 0, description: 'access token lifetime' }),
+  'rate-limit': integer({ min: 0, description: 'API requests per minute before 429s' }),
+  'start-date': calendarDate({ description: `the simulator's "today" (default 2025-07-24)` }),
+  'webhook-url': httpUrl({ description: 'deliver signed updates_available webhooks here (with --webhook-secret)' }),
+  'webhook-secret': secret({
+    placeholder: 'whsec_...',
+    rule: { test: (v) => v.startsWith('whsec_'), expected: 'a Svix secret whsec_<base64>' },
+    description: 'the Svix secret that signs them',
+  }),
+};
 
-function positiveInt(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer, got "${raw}"`);
-  return value;
-}
-
-/** Turns the command line into simulator options; throws with a readable message on bad input. */
-export function parseSimArgs(args: string[]): { help: boolean; options: SimulatorOptions } {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      port: { type: 'string', default: '0' },
-      npns: { type: 'string' },
-      seed: { type: 'string' },
-      'client-id': { type: 'string' },
-      'client-secret': { type: 'string' },
-      'token-lifetime': { type: 'string' },
-      'rate-limit': { type: 'string' },
-      'start-date': { type: 'string' },
-      'webhook-url': { type: 'string' },
-      'webhook-secret': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (Boolean(values['webhook-url']) !== Boolean(values['webhook-secret'])) throw new Error('--webhook-url and --webhook-secret go together');
-  if (values['webhook-secret'] !== undefined && !values['webhook-secret'].startsWith('whsec_')) throw new Error('--webhook-secret must look like whsec_<base64>');
-  const options: SimulatorOptions = {};
+/** The simulator's options for a command line's values. */
+export function simulatorOptions(values: Values<typeof options>): SimulatorOptions {
+  const result: SimulatorOptions = { port: values.port };
   const set = <K extends keyof SimulatorOptions>(key: K, value: SimulatorOptions[K] | undefined) => {
-    if (value !== undefined) options[key] = value;
+    if (value !== undefined) result[key] = value;
   };
-  set('port', positiveInt('port', values.port));
-  set('npns', positiveInt('npns', values.npns));
-  set('seed', positiveInt('seed', values.seed));
+  set('npns', values.npns);
+  set('seed', values.seed);
   set('clientId', values['client-id']);
   set('clientSecret', values['client-secret']);
-  set('tokenLifetimeSeconds', positiveInt('token-lifetime', values['token-lifetime']));
+  set('tokenLifetimeSeconds', values['token-lifetime']);
   set('startDate', values['start-date']);
-  const rate = positiveInt('rate-limit', values['rate-limit']);
-  if (rate !== undefined) options.rateLimit = { apiPerMinute: rate };
-  if (values['webhook-url'] && values['webhook-secret']) options.webhook = { url: values['webhook-url'], secret: values['webhook-secret'] };
-  return { help: values.help, options };
+  if (values['rate-limit'] !== undefined) result.rateLimit = { apiPerMinute: values['rate-limit'] };
+  if (values['webhook-url'] && values['webhook-secret']) result.webhook = { url: values['webhook-url'], secret: values['webhook-secret'] };
+  return result;
 }
 
-export async function run(args: string[]): Promise<number> {
-  const { help, options } = parseSimArgs(args);
-  if (help) return (console.log(HELP), 0);
-  const sim = await startSimulator(options);
-  console.log(
-    [
-      'ProducerSync simulator running',
-      `  API base URL:  ${sim.apiBaseUrl}`,
-      `  Token URL:     ${sim.tokenUrl}`,
-      `  Client id:     ${options.clientId ?? 'local'}`,
-      `  Client secret: ${options.clientSecret ?? 'local'}`,
-      `  Today:         ${sim.today}`,
-      `  NPNs:          ${sim.subscribedNpns().length} subscribed (sandbox 15645555, 19855109)`,
-      options.webhook ? `  Webhooks to:   ${options.webhook.url}` : '  Webhooks:      off',
-      'Press Ctrl-C to stop.',
-    ].join('\n'),
-  );
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  console.log(`\n${signal}: stopping the simulator`);
-  await sim.close();
-  return 0;
-}
+export const command = defineCommand({
+  description: 'Serves until Ctrl-C (SIGINT) or SIGTERM. --output json prints the URLs as one JSON document once it listens.',
+  options,
+  check(values) {
+    if ((values['webhook-url'] === undefined) !== (values['webhook-secret'] === undefined)) throw new UsageError('--webhook-url and --webhook-secret go together');
+  },
+  async run(context) {
+    const settings = simulatorOptions(context.values);
+    // Loaded here, not at the top: the usage and its errors need none of the simulator.
+    const { startSimulator } = await import('#sim/server');
+    const sim = await startSimulator(settings);
+    const secretGiven = settings.clientSecret !== undefined;
+    const started = {
+      apiBaseUrl: sim.apiBaseUrl,
+      tokenUrl: sim.tokenUrl,
+      clientId: settings.clientId ?? DEFAULT_CREDENTIAL,
+      // The default is no secret (it is in the README); a given one is never printed.
+      ...(secretGiven ? {} : { clientSecret: DEFAULT_CREDENTIAL }),
+      today: sim.today,
+      subscribedNpns: sim.subscribedNpns().length,
+      webhookUrl: settings.webhook?.url ?? null,
+    };
+    context.result(started, () =>
+      [
+        'ProducerSync simulator running',
+        `  API base URL:  ${started.apiBaseUrl}`,
+        `  Token URL:     ${started.tokenUrl}`,
+        `  Client id:     ${started.clientId}`,
+        `  Client secret: ${secretGiven ? '(as given)' : DEFAULT_CREDENTIAL}`,
+        `  Today:         ${started.today}`,
+        `  NPNs:          ${started.subscribedNpns} subscribed (sandbox 15645555, 19855109)`,
+        settings.webhook ? `  Webhooks to:   ${settings.webhook.url}` : '  Webhooks:      off',
+        'Press Ctrl-C to stop.',
+      ].join('\n'),
+    );
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const onInt = (): void => stop('SIGINT');
+      const onTerm = (): void => stop('SIGTERM');
+      const stop = (received: NodeJS.Signals): void => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        resolve(received);
+      };
+      process.once('SIGINT', onInt);
+      process.once('SIGTERM', onTerm);
+    });
+    context.log(`${signal}: stopping the simulator`);
+    await sim.close();
+  },
+});

@@ -1,117 +1,81 @@
-import { parseArgs } from 'node:util';
-import { isCalendarDate } from '#sync/record-validation';
+import { InvalidInputError, parseSyncInput } from '#sync/sync-input';
+import { defineCommand } from '../support/command.ts';
 import { elapsedLog, reportOutcome } from '../support/console-report.ts';
-import { startLocalStack, type LocalStack } from '../support/local-stack.ts';
+import { credentialOptions, credentialsFrom, missingCredentials } from '../support/credential-options.ts';
+import type { LocalStack } from '../support/local-stack.ts';
+import { calendarDate, flag, text, UsageError } from '../support/options.ts';
 import { watchRunProgress } from '../support/run-progress.ts';
 import { writeJsonLines } from '../support/table-export.ts';
 
-const HELP = `usage: producersync sync --local (--full | --run-date YYYY-MM-DD) --api-base-url URL --token-url URL
-                        --client-id ID --client-secret SECRET [--out FILE]
-
-Runs the synthesized sync state machine on this machine (local DynamoDB, local Step Functions; no AWS
-account) against any ProducerSync-compatible server: the simulator, the real sandbox or another stand-in.
-
-  --local               required: local mode is the only mode (a deployed account syncs on its own schedule;
-                        use "producersync rerun" / "producersync backfill" there)
-  --full                backfill: every record of every subscribed NPN ({"mode":"backfill"})
-  --run-date D          the day's changes only ({"runDate":"D"}, updatedSince=D)
-  --api-base-url URL    e.g. https://api.sandbox.agentsync.io
-  --token-url URL       the OAuth2 client-credentials token endpoint, e.g. https://auth.sandbox.agentsync.io/oauth2/token
-  --client-id ID, --client-secret SECRET
-                        kept in the local Secrets Manager stand-in for the run, never printed
-  --out FILE            on success, the synced table as JSON lines, one per stored source record:
-                        {"type":"licenses","npn":"...","id":123,"deleted":false,"record":{...}}
-
-Exits 0 if the run succeeded (and the file was written), 1 with the reason if it failed, 2 on bad usage.`;
-
-interface SyncOptions {
-  input: { mode: 'backfill' } | { runDate: string };
-  apiBaseUrl: string;
-  tokenUrl: string;
-  clientId: string;
-  clientSecret: string;
-  out?: string;
-}
-
-/** The options, or the usage error to print. */
-function parseOptions(args: string[]): SyncOptions | { help: true } | { error: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        local: { type: 'boolean', default: false },
-        full: { type: 'boolean', default: false },
-        'run-date': { type: 'string' },
-        'api-base-url': { type: 'string' },
-        'token-url': { type: 'string' },
-        'client-id': { type: 'string' },
-        'client-secret': { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
-  if (values.help) return { help: true };
-  if (!values.local) return { error: 'only local mode exists: pass --local (the state machine runs here, into local DynamoDB)' };
-  if (values.full === (values['run-date'] !== undefined)) return { error: 'give exactly one of --full and --run-date YYYY-MM-DD' };
-  const runDate = values['run-date'];
-  if (runDate !== undefined && !isCalendarDate(runDate)) return { error: `--run-date must be a calendar date YYYY-MM-DD, got "${runDate}"` };
-  const missing = (['api-base-url', 'token-url', 'client-id', 'client-secret'] as const).filter((name) => !values[name]);
-  if (missing.length > 0) return { error: `missing ${missing.map((name) => `--${name}`).join(', ')}` };
-  for (const name of ['api-base-url', 'token-url'] as const) {
-    const protocol = URL.parse(values[name]!)?.protocol;
-    if (protocol !== 'http:' && protocol !== 'https:') return { error: `--${name} must be an http(s) URL` };
-  }
-  return {
-    input: runDate === undefined ? { mode: 'backfill' } : { runDate },
-    apiBaseUrl: values['api-base-url']!,
-    tokenUrl: values['token-url']!,
-    clientId: values['client-id']!,
-    clientSecret: values['client-secret']!,
-    ...(values.out ? { out: values.out } : {}),
-  };
-}
-
-export async function run(args: string[]): Promise<number> {
-  const options = parseOptions(args);
-  if ('help' in options) return (console.log(HELP), 0);
-  if ('error' in options) return (console.error(`producersync sync: ${options.error}\n\n${HELP}`), 2);
-
-  const log = elapsedLog();
-  // A secret can still surface inside an upstream error message; it never reaches the terminal.
-  const redact = (text: string): string => text.replaceAll(options.clientSecret, '[redacted]');
-  let stack: LocalStack | undefined;
-  let progress: { stop(): void } | undefined;
-  try {
-    stack = await startLocalStack({ log });
-    const { clientId, clientSecret, tokenUrl, apiBaseUrl } = options;
-    await stack.putCredentials({ clientId, clientSecret, tokenUrl, apiBaseUrl });
-    const name = 'runDate' in options.input ? `cli-run-${options.input.runDate}-${Date.now()}` : `cli-full-${Date.now()}`;
-    progress = watchRunProgress({ dynamo: stack.dynamo, controlTable: stack.resources.controlTable, runId: () => name, log });
-    log(`${name}: ${JSON.stringify(options.input)} against ${apiBaseUrl}`);
-    const outcome = await stack.runExecution(name, options.input);
-    progress.stop();
-    reportOutcome({ ...outcome, ...(outcome.failure ? { failure: redact(outcome.failure) } : {}) }, (line) => log(redact(line)));
-    if (outcome.status !== 'SUCCEEDED') {
-      console.error(`producersync sync: the run ${outcome.status}: ${redact(outcome.failure ?? 'see the failed endpoints above')}`);
-      return 1;
+export const command = defineCommand({
+  synopsis: '--local (--full | --run-date YYYY-MM-DD) --api-base-url URL --token-url URL --client-id ID --client-secret S [--scope S] [--out FILE]',
+  description:
+    'Runs the synthesized sync state machine on this machine (local DynamoDB, local Step Functions; no AWS\n' +
+    'account) against any ProducerSync-compatible server: the simulator, the real sandbox or another stand-in.\n' +
+    'The credentials are kept in the local Secrets Manager stand-in for the run, never printed. Exits 0 if the\n' +
+    'run succeeded (and the file was written), 1 with the reason if it failed, 2 on bad usage.',
+  options: {
+    local: flag({
+      description: 'required: local mode is the only mode (a deployed account syncs on its own schedule; use "producersync rerun" / "backfill" there)',
+    }),
+    full: flag({ description: 'backfill: every record of every subscribed NPN ({"mode":"backfill"})' }),
+    'run-date': calendarDate({ description: 'the day\'s changes only ({"runDate":"D"}, updatedSince=D)' }),
+    ...credentialOptions,
+    out: text({
+      placeholder: 'FILE',
+      description: 'on success, the synced table as JSON lines, one per stored source record:\n' +
+        '{"type":"licenses","npn":"...","id":123,"deleted":false,"record":{...}}',
+    }),
+  },
+  check(values) {
+    if (!values.local) throw new UsageError('only local mode exists: pass --local (the state machine runs here, into local DynamoDB)');
+    if (values.full === (values['run-date'] !== undefined)) throw new UsageError('give exactly one of --full and --run-date YYYY-MM-DD');
+    try {
+      parseSyncInput(values.full ? { mode: 'backfill' } : { runDate: values['run-date'] });
+    } catch (error) {
+      if (error instanceof InvalidInputError) throw new UsageError(`--run-date: ${error.message}`);
+      throw error;
     }
-    if (options.out) {
-      const lines = await stack.readRecords();
-      await writeJsonLines(options.out, lines);
-      log(`wrote ${lines.length.toLocaleString('en-US')} records to ${options.out}`);
+    const missing = missingCredentials(values);
+    if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')}`);
+  },
+  async run(context) {
+    const { values } = context;
+    const input = values.full ? { mode: 'backfill' } : { runDate: values['run-date']! };
+    const credentials = credentialsFrom(values);
+    const log = elapsedLog(Date.now(), context.log);
+    // Loaded here, not at the top: the usage and its errors need none of the local stack.
+    const { startLocalStack } = await import('../support/local-stack.ts');
+    let stack: LocalStack | undefined;
+    let progress: { stop(): void } | undefined;
+    try {
+      stack = await startLocalStack({ log });
+      await stack.putCredentials(credentials);
+      const name = 'runDate' in input ? `cli-run-${input.runDate}-${Date.now()}` : `cli-full-${Date.now()}`;
+      progress = watchRunProgress({ dynamo: stack.dynamo, controlTable: stack.resources.controlTable, runId: () => name, log });
+      log(`${name}: ${JSON.stringify(input)} against ${credentials.apiBaseUrl}`);
+      const outcome = await stack.runExecution(name, input);
+      progress.stop();
+      reportOutcome(outcome, log, [], context.info);
+      let written: { file: string; records: number } | undefined;
+      if (outcome.status === 'SUCCEEDED' && values.out) {
+        const lines = await stack.readRecords();
+        await writeJsonLines(values.out, lines);
+        written = { file: values.out, records: lines.length };
+        log(`wrote ${lines.length.toLocaleString('en-US')} records to ${values.out}`);
+      }
+      context.result({ ...outcome, ...(written ? { out: written } : {}) });
+      if (outcome.status !== 'SUCCEEDED') {
+        context.log(`producersync sync: the run ${outcome.status}: ${outcome.failure ?? 'see the failed endpoints above'}`);
+        return 1;
+      }
+      return 0;
+    } catch (error) {
+      if (stack?.interrupted) return 130;
+      throw error;
+    } finally {
+      progress?.stop();
+      await stack?.stop();
     }
-    return 0;
-  } catch (error) {
-    if (stack?.interrupted) return 130;
-    console.error(`producersync sync: ${redact(error instanceof Error ? error.message : String(error))}`);
-    return 1;
-  } finally {
-    progress?.stop();
-    await stack?.stop();
-  }
-}
+  },
+});

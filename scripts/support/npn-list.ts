@@ -32,3 +32,8 @@ export function parseNpnList(text: string, options: { allowHeader?: boolean } = 
   }
   return [...new Set(tokens)];
 }
+
+/** Several NPN lists as one, deduplicated in first-seen order. */
+export function mergeNpns(...lists: ReadonlyArray<readonly string[]>): string[] {
+  return [...new Set(lists.flat())];
+}

@@ -1,42 +1,93 @@
 import { DescribeExecutionCommand, ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { sleep } from '#producersync/retry';
+import type { TextSink } from './cli-io.ts';
+import type { CommandContext } from './command.ts';
+import type { Options } from './options.ts';
 import { executionConsoleUrl } from './deployed-stack.ts';
 
 /**
- * StartExecution with exactly the input an operator would type in the console, then
- * optionally wait for the outcome with a progress line.
+ * StartExecution with exactly the input an operator would type in the console, then optionally
+ * wait for the outcome, progress on stderr (a redrawn line on a terminal, a line per status change
+ * otherwise), never on stdout.
  */
-export async function startAndMaybeWait(
-  sfn: SFNClient,
-  opts: { stateMachineArn: string; input: unknown; name?: string; wait: boolean; pollMs?: number },
-): Promise<number> {
-  const input = JSON.stringify(opts.input);
-  let executionArn: string;
+export interface ExecutionReport {
+  name: string;
+  executionArn: string;
+  input: unknown;
+  consoleUrl: string;
+  /** With --wait: the final status, and the output or the error. */
+  status?: string;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+}
+
+const FINAL = (status: string | undefined): boolean => status !== 'RUNNING' && status !== 'PENDING_REDRIVE';
+
+function progressLine(stderr: TextSink): { update(status: string, seconds: number): void; end(): void } {
+  let last = '';
+  return {
+    update(status, seconds) {
+      if (stderr.isTTY) stderr.write(`\r${status} after ${seconds}s   `);
+      else if (status !== last) stderr.write(`${status} after ${seconds}s\n`);
+      last = status;
+    },
+    end: () => void (stderr.isTTY && last ? stderr.write('\n') : undefined),
+  };
+}
+
+const parsedOutput = (output: string | undefined): unknown => {
+  if (output === undefined) return undefined;
   try {
-    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: opts.stateMachineArn, input, name: opts.name }));
-    executionArn = started.executionArn!;
-  } catch (error) {
-    if (error instanceof ExecutionAlreadyExists) {
-      console.error(`an execution named "${opts.name}" already exists; pick another --name or redrive it from the console`);
-      return 1;
-    }
-    throw error;
+    return JSON.parse(output) as unknown;
+  } catch {
+    return output;
   }
-  console.log(`started ${executionArn}\ninput   ${input}\nconsole ${executionConsoleUrl(executionArn)}`);
-  if (!opts.wait) return 0;
-  const started = Date.now();
-  for (;;) {
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    const elapsed = Math.round((Date.now() - started) / 1000);
-    process.stdout.write(`\r${d.status} after ${elapsed}s   `);
-    if (d.status !== 'RUNNING' && d.status !== 'PENDING_REDRIVE') {
-      process.stdout.write('\n');
-      if (d.status === 'SUCCEEDED') {
-        console.log(d.output ?? '');
-        return 0;
+};
+
+/**
+ * Starts the executions one after the other (with `wait`, each ends before the next starts), telling
+ * people what started as it goes; returns their reports and the exit code (1 if any did not succeed).
+ */
+export async function runExecutions(
+  context: CommandContext<Options>,
+  sfn: SFNClient,
+  opts: { stateMachineArn: string; executions: ReadonlyArray<{ name: string; input: unknown }>; wait: boolean; pollMs?: number },
+): Promise<{ reports: ExecutionReport[]; exitCode: number }> {
+  const reports: ExecutionReport[] = [];
+  let exitCode = 0;
+  for (const { name, input } of opts.executions) {
+    let executionArn: string;
+    try {
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: opts.stateMachineArn, input: JSON.stringify(input), name }));
+      executionArn = started.executionArn!;
+    } catch (error) {
+      if (error instanceof ExecutionAlreadyExists) throw new Error(`an execution named "${name}" already exists; pick another --name or redrive it from the console`, { cause: error });
+      throw error;
+    }
+    const report: ExecutionReport = { name, executionArn, input, consoleUrl: executionConsoleUrl(executionArn) };
+    reports.push(report);
+    context.info(`started ${executionArn}\ninput   ${JSON.stringify(input)}\nconsole ${report.consoleUrl}`);
+    if (!opts.wait) continue;
+
+    const startedAt = Date.now();
+    const progress = progressLine(context.io.stderr);
+    for (;;) {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      const seconds = Math.round((Date.now() - startedAt) / 1000);
+      progress.update(d.status ?? 'UNKNOWN', seconds);
+      if (FINAL(d.status)) {
+        progress.end();
+        Object.assign(report, { status: d.status }, d.output === undefined ? {} : { output: parsedOutput(d.output) }, d.error ? { error: d.error } : {}, d.cause ? { cause: d.cause } : {});
+        if (d.status === 'SUCCEEDED') context.info(`status  SUCCEEDED after ${seconds}s\noutput  ${d.output ?? ''}`);
+        else {
+          context.log(`execution ${name} ${d.status}: ${[d.error, d.cause].filter(Boolean).join(' ')}`.trim());
+          exitCode = 1;
+        }
+        break;
       }
-      console.error(`execution ${d.status}: ${d.error ?? ''} ${d.cause ?? ''}`.trim());
-      return 1;
+      await sleep(opts.pollMs ?? 5000);
     }
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 5000));
   }
+  return { reports, exitCode };
 }
