@@ -22,6 +22,7 @@ describe('bundling with local esbuild', () => {
     const { layer } = new TokenLayer(stack, 'TokenLayer');
     new ProducerSyncFunction(stack, 'ProbeFunction', {
       entry: 'lambdas/producersync/endpoints.ts',
+      name: 'probe',
       description: 'bundling probe',
       layers: [layer],
     });

@@ -2,30 +2,26 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
 import { AGENTSYNC_HOSTS } from '#producersync/endpoints';
+import { functionProps, type Json } from './support/cdk-template.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
-function credentialsTemplate(template: Template): Record<string, string> {
-  const secret = Object.values(template.findResources('AWS::SecretsManager::Secret'))[0] as { Properties: { GenerateSecretString: { SecretStringTemplate: string } } };
-  return JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate);
-}
+const syncPagesEnv = (template: Template): Json => (functionProps(template, 'SyncPagesFunction').Environment as { Variables: Json }).Variables;
 
 describe('context', () => {
-  it('points the credentials secret at the sandbox hosts by default and the production hosts on request', () => {
+  it("points sync-pages at the sandbox hosts by default and the production hosts on request, through its environment only", () => {
     const sandbox = Template.fromStack(buildApp({ context: NO_BUNDLING }).syncStack);
-    expect(credentialsTemplate(sandbox)).toMatchObject(AGENTSYNC_HOSTS.sandbox);
+    expect(syncPagesEnv(sandbox)).toMatchObject({ PRODUCERSYNC_API_BASE_URL: AGENTSYNC_HOSTS.sandbox.apiBaseUrl, PRODUCERSYNC_TOKEN_URL: AGENTSYNC_HOSTS.sandbox.tokenUrl });
 
     const production = Template.fromStack(buildApp({ context: { ...NO_BUNDLING, 'producersync:environment': 'production' } }).syncStack);
-    expect(credentialsTemplate(production)).toMatchObject({
-      tokenUrl: 'https://auth.agentsync.io/oauth2/token',
-      apiBaseUrl: 'https://api.agentsync.io',
-    });
-    production.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('AgentSync production .*https://api\\.agentsync\\.io') });
+    expect(syncPagesEnv(production)).toMatchObject({ PRODUCERSYNC_API_BASE_URL: 'https://api.agentsync.io', PRODUCERSYNC_TOKEN_URL: 'https://auth.agentsync.io/oauth2/token' });
+    // The hosts never reach a secret (a changed secret template would regenerate the stored credentials).
+    for (const template of [sandbox, production]) expect(JSON.stringify(template.findResources('AWS::SecretsManager::Secret'))).not.toContain('agentsync.io');
   });
 
   it('rejects an unknown environment with a message naming the allowed values', () => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:environment': 'staging' } })).toThrow(
-      /producersync:environment must be one of sandbox \| production, got "staging"/,
+      /environment \(producersync:environment\) must be one of sandbox \| production, got "staging"/,
     );
   });
 
@@ -42,7 +38,7 @@ describe('context', () => {
       Environment: { Variables: Match.objectLike({ SYNC_ENDPOINTS: 'licenses,licenseLoas' }) },
     });
     expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:syncEndpoints': 'licenses,licences' } })).toThrow(
-      /producersync:syncEndpoints must list endpoints of .*; unknown: licences/,
+      /syncEndpoints \(producersync:syncEndpoints\) must list endpoints of .*; unknown: licences/,
     );
   });
 
