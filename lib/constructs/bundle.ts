@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as esbuild from 'esbuild';
@@ -52,14 +52,18 @@ export function bundleLambdaModule(options: BundleOptions): void {
 }
 
 /**
- * Asset code built by `bundle(outputDir)` on this machine. Hashed by its output, so an unchanged
- * bundle is an unchanged asset; with bundling skipped (`aws:cdk:bundling-stacks: []`) nothing is built.
+ * Asset code built by `bundle(outputDir)` on this machine from `entry` (relative to the package root).
+ * Hashed by its output, so an unchanged bundle is an unchanged asset; with bundling skipped
+ * (`aws:cdk:bundling-stacks: []`) nothing is built.
  */
-export function localBundleCode(sourceDir: string, bundle: (outputDir: string) => void): lambda.AssetCode {
-  return lambda.Code.fromAsset(join(PACKAGE_ROOT, sourceDir), {
+export function localBundleCode(entry: string, bundle: (outputDir: string) => void): lambda.AssetCode {
+  return lambda.Code.fromAsset(join(PACKAGE_ROOT, dirname(entry)), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       image: DockerImage.fromRegistry('none'), // never used: local bundling always succeeds
+      // Never run either, but part of aws-cdk-lib's bundling cache key (which skips functions): without
+      // it, entries in one folder (prepare, sync-pages, finalize) would share the first one's bundle.
+      command: ['esbuild', entry],
       local: {
         tryBundle: (outputDir) => {
           bundle(outputDir);

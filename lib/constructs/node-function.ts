@@ -71,9 +71,8 @@ export class ProducerSyncFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     const tracing = props.tracing ?? true;
-    const entryDir = props.entry.slice(0, props.entry.lastIndexOf('/'));
     this.function = new lambda.Function(this, 'Function', {
-      code: localBundleCode(entryDir, (outputDir) =>
+      code: localBundleCode(props.entry, (outputDir) =>
         bundleLambdaModule({ entry: props.entry, outfile: `${outputDir}/index.mjs`, external: ['@aws-sdk/*', TOKEN_CACHE_PACKAGE] }),
       ),
       handler: 'index.handler',

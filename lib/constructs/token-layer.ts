@@ -6,7 +6,7 @@ import { TOKEN_CACHE_PACKAGE } from '../paths.ts';
 import { bundleLambdaModule, localBundleCode } from './bundle.ts';
 import { NODE_RUNTIME } from './node-function.ts';
 
-const LAYER_SOURCE_DIR = 'lambdas/layers/token-cache';
+const LAYER_ENTRY = 'lambdas/layers/token-cache/index.ts';
 
 /** Where Lambda resolves the package from: /opt/nodejs/node_modules/@producersync/token-cache. */
 export const TOKEN_LAYER_PACKAGE_DIR = `nodejs/node_modules/${TOKEN_CACHE_PACKAGE}`;
@@ -25,7 +25,7 @@ export class TokenLayer extends Construct {
       description: `${TOKEN_CACHE_PACKAGE}: cached ProducerSync OAuth token`,
       compatibleRuntimes: [NODE_RUNTIME],
       compatibleArchitectures: [lambda.Architecture.ARM_64, lambda.Architecture.X86_64],
-      code: localBundleCode(LAYER_SOURCE_DIR, bundleTokenLayer),
+      code: localBundleCode(LAYER_ENTRY, bundleTokenLayer),
     });
   }
 }
@@ -34,7 +34,7 @@ export class TokenLayer extends Construct {
 export function bundleTokenLayer(outputDir: string): void {
   const packageDir = join(outputDir, TOKEN_LAYER_PACKAGE_DIR);
   mkdirSync(packageDir, { recursive: true });
-  bundleLambdaModule({ entry: `${LAYER_SOURCE_DIR}/index.ts`, outfile: join(packageDir, 'index.mjs'), external: ['@aws-sdk/*'] });
+  bundleLambdaModule({ entry: LAYER_ENTRY, outfile: join(packageDir, 'index.mjs'), external: ['@aws-sdk/*'] });
   writeFileSync(
     join(packageDir, 'package.json'),
     `${JSON.stringify({ name: TOKEN_CACHE_PACKAGE, type: 'module', exports: './index.mjs' }, null, 2)}\n`,
