@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
 import { AGENTSYNC_HOSTS } from '#producersync/endpoints';
-import { functionProps, type Json } from './support/cdk-template.ts';
+import { actionsOf, functionProps, statementsOfRole, type Json } from './support/cdk-template.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
@@ -53,6 +53,11 @@ describe('context', () => {
       FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { recordType: { S: ['licenses'] } } } }) }] },
     });
     template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Handler: 'index.handler' });
+    // Least privilege: read the stream and decrypt it through DynamoDB, nothing else.
+    const statements = statementsOfRole(template, 'ExampleConsumerFunctionRole');
+    expect(actionsOf(statements).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:')).sort()).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'kms:Decrypt', 'kms:DescribeKey']);
+    expect(JSON.stringify(statements.find((s) => actionsOf([s]).includes('kms:Decrypt'))?.Condition)).toContain('"dynamodb.');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Statistic: 'Maximum', Threshold: 3_600_000 });
 
     expect(buildApp({ context: NO_BUNDLING }).ingestStack.exampleConsumerFunction).toBeUndefined();
   });
@@ -62,5 +67,27 @@ describe('context', () => {
     withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const without = Template.fromStack(buildApp({ context: NO_BUNDLING }).ingestStack);
     without.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('serves the webhook on a custom domain when given, with alias records in the zone and the URL in WebhookUrl', () => {
+    const domain = {
+      'producersync:webhookDomainName': 'hooks.example.com',
+      'producersync:webhookCertificateArn': 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+    };
+    const withZone = Template.fromStack(
+      buildApp({ context: { ...NO_BUNDLING, ...domain, 'producersync:webhookHostedZoneId': 'Z0123456789', 'producersync:webhookHostedZoneName': 'example.com' } }).ingestStack,
+    );
+    withZone.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'hooks.example.com',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: domain['producersync:webhookCertificateArn'], EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' })],
+    });
+    withZone.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    for (const type of ['A', 'AAAA']) withZone.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'hooks.example.com.', Type: type, HostedZoneId: 'Z0123456789' });
+    withZone.hasOutput('WebhookUrl', { Value: 'https://hooks.example.com/webhooks/psapi' });
+
+    const withoutZone = Template.fromStack(buildApp({ context: { ...NO_BUNDLING, ...domain } }).ingestStack);
+    withoutZone.resourceCountIs('AWS::Route53::RecordSet', 0);
+    withoutZone.hasOutput('WebhookDomainTarget', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookDomain'), 'RegionalDomainName'] } });
+    expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:webhookDomainName': 'hooks.example.com' } })).toThrow(/go together/);
   });
 });
