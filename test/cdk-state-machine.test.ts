@@ -118,10 +118,31 @@ describe('sync state machine, executed by the local interpreter', () => {
     expect(output.run).toEqual({ status: 'SUCCEEDED', failedEndpoints: [] });
   });
 
-  it('fails the execution with InvalidInput and the cause when prepare rejects the input', async () => {
+  it('outlasts throttling of the reserved pool and transient failures of Prepare and RecordRun', async () => {
+    const fail = (name: string) => {
+      throw Object.assign(new Error(name), { name });
+    };
+    const attempts = { Prepare: 0, SyncPages: 0, RecordRun: 0 };
+    const output = (await runResult(
+      {
+        Prepare: (event) => (++attempts.Prepare === 1 ? fail('TypeError') : prepare(['licenses'])(event)),
+        // Ten throttles in a row: more than the service-error retrier's six attempts would survive.
+        SyncPages: (event) => (++attempts.SyncPages <= 10 ? fail('Lambda.TooManyRequestsException') : { ...event, done: true, waitSeconds: 0, pages: 1 }),
+        RecordRun: () => (++attempts.RecordRun === 1 ? fail('Lambda.ClientExecutionTimeoutException') : { status: 'SUCCEEDED', failedEndpoints: [] }),
+      },
+      { runDate: '2025-07-24' },
+    )) as Json;
+    expect(attempts).toEqual({ Prepare: 2, SyncPages: 11, RecordRun: 2 });
+    expect(output.run).toEqual({ status: 'SUCCEEDED', failedEndpoints: [] });
+    expect((output.results as Json[])[0]).toMatchObject({ endpoint: 'licenses', done: true });
+  });
+
+  it('fails the execution with InvalidInput and the cause when prepare rejects the input, without retrying it', async () => {
+    let prepareCalls = 0;
     const execution = run(
       {
         Prepare: () => {
+          prepareCalls++;
           throw Object.assign(new Error('runDate must be yyyy-MM-dd'), { name: 'InvalidInput' });
         },
       },
@@ -134,5 +155,6 @@ describe('sync state machine, executed by the local interpreter', () => {
     await expect(execution.result).rejects.toMatchObject({ cause: { name: 'InvalidInput', message: 'runDate must be yyyy-MM-dd' } });
     await collecting;
     expect(entered).toEqual(['Prepare', 'InvalidInput']);
+    expect(prepareCalls).toBe(1);
   });
 });
