@@ -19,13 +19,15 @@ rmSync(`${root}/dist`, { recursive: true, force: true });
 
 const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' };
 await esbuild.build({ ...common, entryPoints: ['lib/index.ts'], outfile: 'dist/index.js' });
-// The token layer's workspace package is not published: the CLI carries its code.
+// The token layer's workspace package is not published: the CLI carries its code. Every CLI file sits
+// two levels below the package root, as scripts/commands/ and scripts/support/ do, so a
+// `new URL('../../package.json', import.meta.url)` in them still names the package's own files.
 await esbuild.build({
   ...common,
   entryPoints: ['scripts/cli.ts'],
   outdir: 'dist/cli',
   splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
+  chunkNames: '[name]-[hash]',
   alias: { '@producersync/token-cache': './lambdas/layers/token-cache/index.ts' },
 });
 
