@@ -4,6 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
 import { ProducerSyncPipeline } from '#lib/pipeline';
+import { definitionTextOf } from './cdk-definition.ts';
 
 // What a production deployer reads in the templates across deployments: a redeploy with any context
 // keeps every stateful resource and secret as it is, stages share no physical name, and every state
@@ -70,23 +71,7 @@ const templatesOf = (stacks: readonly Stack[]): Record<string, Json & { Resource
 const resourcesOfType = (templates: Record<string, { Resources: Resources }>, type: string) =>
   Object.entries(templates).flatMap(([stackName, t]) => Object.entries(t.Resources).filter(([, r]) => r.Type === type).map(([id, r]) => ({ stackName, id, resource: r })));
 
-/** The state machine definition with its intrinsics resolved to ARN-shaped strings. */
-function definitionOf(resource: { Properties?: Record<string, unknown> }): Json {
-  const resolve = (value: unknown): string => {
-    if (typeof value === 'string') return value;
-    const v = value as Json;
-    if (v['Fn::Join']) {
-      const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
-      return parts.map(resolve).join(separator);
-    }
-    if (v.Ref === 'AWS::Partition') return 'aws';
-    if (v.Ref === 'AWS::Region') return 'us-east-1';
-    if (v.Ref === 'AWS::AccountId') return '123456789012';
-    if (v['Fn::GetAtt']) return `arn:aws:lambda:us-east-1:123456789012:function:${(v['Fn::GetAtt'] as string[])[0]}`;
-    throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
-  };
-  return JSON.parse(resolve(resource.Properties?.DefinitionString)) as Json;
-}
+const definitionOf = (resource: { Properties?: Record<string, unknown> }): Json => JSON.parse(definitionTextOf(resource)) as Json;
 
 const aslValidator = createRequire(import.meta.url)('asl-validator') as (
   definition: unknown,

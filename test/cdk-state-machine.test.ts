@@ -2,23 +2,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
+import { definitionTextOf } from './cdk-definition.ts';
 
 // Runs the synthesized definition in the local ASL interpreter with stand-in handlers, so the
 // flow (loop, wait, catch, resume) is checked as a machine, not only as JSON.
 type Json = Record<string, unknown>;
 type Handler = (input: Json) => unknown;
-
-function resolve(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Json;
-  if (v['Fn::Join']) {
-    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(resolve).join(sep);
-  }
-  if (v.Ref === 'AWS::Partition') return 'aws';
-  if (v['Fn::GetAtt']) return `arn:aws:lambda:us-east-1:000000000000:function:${(v['Fn::GetAtt'] as string[])[0]}`;
-  throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
-}
 
 const endpointItem = (endpoint: string) => ({ runId: 'run-1', endpoint, mode: 'incremental', updatedSince: '2025-07-24', npns: null });
 
@@ -28,7 +17,7 @@ describe('sync state machine, executed by the local interpreter', () => {
   beforeAll(() => {
     const { syncStack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [] } });
     const machine = Object.values(Template.fromStack(syncStack).findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: Json };
-    definition = JSON.parse(resolve(machine.Properties.DefinitionString));
+    definition = JSON.parse(definitionTextOf(machine));
   });
 
   function run(handlers: Record<string, Handler>, input: Json) {

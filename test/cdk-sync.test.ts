@@ -2,20 +2,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
 import { syncPagesConcurrency } from '#lib/concurrency';
+import { definitionTextOf } from './cdk-definition.ts';
 import { logicalIdOf, statementsOfRole, actionsOf, functionProps, type Json } from './support/cdk-template.ts';
-
-/** Flattens the CloudFormation intrinsics of a state machine definition into plain ASL. */
-function resolveDefinition(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Json;
-  if (v['Fn::Join']) {
-    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(resolveDefinition).join(sep);
-  }
-  if (v.Ref) return `<${String(v.Ref)}>`;
-  if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[])[0]}>`;
-  throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
-}
 
 describe('ProducerSyncSync stack', () => {
   let template: Template;
@@ -27,7 +15,7 @@ describe('ProducerSyncSync stack', () => {
     expect(syncStack.stackName).toBe('ProducerSyncSync');
     template = Template.fromStack(syncStack);
     const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: Json };
-    definitionText = resolveDefinition(machine.Properties.DefinitionString);
+    definitionText = definitionTextOf(machine);
     definition = JSON.parse(definitionText);
   });
 
@@ -91,7 +79,7 @@ describe('ProducerSyncSync stack', () => {
     const prepare = definition.States.Prepare!;
     expect(prepare).toMatchObject({
       Type: 'Task',
-      Resource: expect.stringMatching(/^<PrepareFunction/),
+      Resource: expect.stringMatching(/:function:PrepareFunction/),
       Parameters: { 'input.$': '$', 'executionName.$': '$$.Execution.Name', 'startTime.$': '$$.Execution.StartTime' },
       Catch: [{ ErrorEquals: ['InvalidInput'], Next: 'InvalidInput' }],
       Next: 'SyncEndpoints',
@@ -106,7 +94,7 @@ describe('ProducerSyncSync stack', () => {
     expect(map.ItemProcessor.StartAt).toBe('SyncPages');
     expect(states.SyncPages).toMatchObject({
       Type: 'Task',
-      Resource: expect.stringMatching(/^<SyncPagesFunction/), // payloadResponseOnly: the Lambda ARN itself
+      Resource: expect.stringMatching(/:function:SyncPagesFunction/), // payloadResponseOnly: the Lambda ARN itself
       Next: 'EndpointDone',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'EndpointFailed' }],
     });
@@ -128,7 +116,7 @@ describe('ProducerSyncSync stack', () => {
   });
 
   it('records the run, resumes failed endpoints without a Catch, records again and succeeds', () => {
-    expect(definition.States.RecordRun).toMatchObject({ Resource: expect.stringMatching(/^<FinalizeFunction/), ResultPath: '$.run', Next: 'AnyEndpointFailed' });
+    expect(definition.States.RecordRun).toMatchObject({ Resource: expect.stringMatching(/:function:FinalizeFunction/), ResultPath: '$.run', Next: 'AnyEndpointFailed' });
     expect(definition.States.AnyEndpointFailed).toEqual({
       Type: 'Choice',
       Choices: [{ Variable: '$.run.failedEndpoints[0]', IsPresent: true, Next: 'ResumeFailed' }],
@@ -139,7 +127,7 @@ describe('ProducerSyncSync stack', () => {
     expect(resume.ItemProcessor.StartAt).toBe('ResumeSyncPages');
     expect(resume.ItemProcessor.States.ResumeSyncPages!.Catch).toBeUndefined();
     expect(resume.ItemProcessor.States.ResumeWaitForRateBudget).toEqual({ Type: 'Wait', SecondsPath: '$.waitSeconds', Next: 'ResumeSyncPages' });
-    expect(definition.States.RecordRun2).toMatchObject({ Resource: expect.stringMatching(/^<FinalizeFunction/), Next: 'Synced' });
+    expect(definition.States.RecordRun2).toMatchObject({ Resource: expect.stringMatching(/:function:FinalizeFunction/), Next: 'Synced' });
     expect(definition.States.Synced).toEqual({ Type: 'Succeed' });
   });
 
