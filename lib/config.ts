@@ -1,10 +1,21 @@
 import type { Node } from 'constructs';
-import { AGENTSYNC_HOSTS, API_LIMITS, ENDPOINT_NAMES, isEndpointName, type AgentSyncEnvironment } from '../lambdas/producersync/endpoints.ts';
+import { AGENTSYNC_HOSTS, API_LIMITS, ENDPOINT_NAMES, isEndpointName, type AgentSyncEnvironment } from '#producersync/endpoints';
+import { DEFAULT_DISPATCHER_CONCURRENCY, syncPagesConcurrency } from './concurrency.ts';
+import { deploymentNames, type DeploymentNames } from './names.ts';
+import type { ProducerSyncPipelineProps, WebhookDomainProps } from './pipeline.ts';
 
-/** Every CDK context key this app reads (set in cdk.json or with `-c key=value`). */
+/**
+ * The deployment settings: construct props (the library's interface) resolved with their defaults and
+ * checked once, and the CDK context keys the app (bin/app.ts) reads them from.
+ */
+
+/** Every CDK context key the app reads (set in cdk.json or with `-c key=value`). */
 export const CONTEXT_KEYS = {
+  stage: 'producersync:stage',
   environment: 'producersync:environment',
   syncConcurrency: 'producersync:syncConcurrency',
+  syncPagesConcurrency: 'producersync:syncPagesConcurrency',
+  dispatcherConcurrency: 'producersync:dispatcherConcurrency',
   webhookRateLimit: 'producersync:webhookRateLimit',
   webhookBurstLimit: 'producersync:webhookBurstLimit',
   dlqMaxReceiveCount: 'producersync:dlqMaxReceiveCount',
@@ -14,70 +25,148 @@ export const CONTEXT_KEYS = {
   pageSize: 'producersync:pageSize',
   alarmEmail: 'producersync:alarmEmail',
   syncEndpoints: 'producersync:syncEndpoints',
+  reconcileSchedule: 'producersync:reconcileSchedule',
+  catchUpAfterHours: 'producersync:catchUpAfterHours',
+  freshnessAlarmHours: 'producersync:freshnessAlarmHours',
+  webhookDomainName: 'producersync:webhookDomainName',
+  webhookCertificateArn: 'producersync:webhookCertificateArn',
+  webhookHostedZoneId: 'producersync:webhookHostedZoneId',
+  webhookHostedZoneName: 'producersync:webhookHostedZoneName',
 } as const;
 
-/** The deployment settings, read once from context and validated, shared by every stack. */
+/** The weekly reconcile run: Sunday 06:00 UTC (CONTRACTS.md §3). */
+export const DEFAULT_RECONCILE_SCHEDULE = 'cron(0 6 ? * SUN *)';
+
+/** The settings every stack reads, with every default applied. */
 export interface ProducerSyncConfig {
+  readonly names: DeploymentNames;
   readonly environment: AgentSyncEnvironment;
+  /** Token and API URLs of the environment: sync-pages' `PRODUCERSYNC_TOKEN_URL` / `PRODUCERSYNC_API_BASE_URL`. */
   readonly hosts: { readonly tokenUrl: string; readonly apiBaseUrl: string };
-  /** Map MaxConcurrency of the sync state machine (default 4). */
   readonly syncConcurrency: number;
-  /** HTTP API stage steady-state requests per second (default 50). */
+  readonly syncPagesConcurrency: number;
+  readonly dispatcherConcurrency: number;
   readonly webhookRateLimit: number;
-  /** HTTP API stage burst (default 100). */
   readonly webhookBurstLimit: number;
-  /** Receives before a queue message moves to the dead-letter queue (default 5). */
   readonly dlqMaxReceiveCount: number;
-  /** Deploy the example stream consumer (default false). */
   readonly exampleConsumer: boolean;
   readonly apiRequestsPerMinute: number;
   readonly tokenRequestsPerMinute: number;
   readonly pageSize: number;
-  /** Optional e-mail address subscribed to the alarm topic. */
   readonly alarmEmail: string | undefined;
-  /** Endpoints a run syncs (comma list, SYNC_ENDPOINTS of prepare); undefined = the default catalogue. */
+  /** Comma list for prepare's SYNC_ENDPOINTS; undefined = the default catalogue. */
   readonly syncEndpoints: string | undefined;
+  readonly reconcileSchedule: string;
+  readonly catchUpAfterHours: number;
+  readonly freshnessAlarmHours: number;
+  readonly webhookDomain: WebhookDomainProps | undefined;
 }
 
-export function readConfig(node: Node): ProducerSyncConfig {
-  const environment = readEnvironment(node.tryGetContext(CONTEXT_KEYS.environment));
+/** Applies the defaults to the props and checks them; a bad value fails the synth with the prop's name. */
+export function resolveConfig(props: ProducerSyncPipelineProps): ProducerSyncConfig {
+  const environment = readEnvironment(props.environment);
+  const apiRequestsPerMinute = positiveInteger('apiRequestsPerMinute', props.apiRequestsPerMinute, API_LIMITS.apiRequestsPerMinute);
+  const syncConcurrency = positiveInteger('syncConcurrency', props.syncConcurrency, 4);
+  const dispatcherConcurrency = positiveInteger('dispatcherConcurrency', props.dispatcherConcurrency, DEFAULT_DISPATCHER_CONCURRENCY);
+  if (dispatcherConcurrency < 2 || dispatcherConcurrency > 1000) {
+    throw new Error(`dispatcherConcurrency must be between 2 and 1000 (the SQS event source limits), got ${dispatcherConcurrency}`);
+  }
   return {
+    names: deploymentNames(props.stage, props.names),
     environment,
     hosts: AGENTSYNC_HOSTS[environment],
-    syncConcurrency: positiveInteger(node, CONTEXT_KEYS.syncConcurrency, 4),
-    webhookRateLimit: positiveInteger(node, CONTEXT_KEYS.webhookRateLimit, 50),
-    webhookBurstLimit: positiveInteger(node, CONTEXT_KEYS.webhookBurstLimit, 100),
-    dlqMaxReceiveCount: positiveInteger(node, CONTEXT_KEYS.dlqMaxReceiveCount, 5),
-    exampleConsumer: flag(node, CONTEXT_KEYS.exampleConsumer),
-    apiRequestsPerMinute: positiveInteger(node, CONTEXT_KEYS.apiRequestsPerMinute, API_LIMITS.apiRequestsPerMinute),
-    tokenRequestsPerMinute: positiveInteger(node, CONTEXT_KEYS.tokenRequestsPerMinute, API_LIMITS.tokenRequestsPerMinute),
-    pageSize: positiveInteger(node, CONTEXT_KEYS.pageSize, API_LIMITS.maxPageSize),
-    alarmEmail: optionalString(node, CONTEXT_KEYS.alarmEmail),
-    syncEndpoints: readSyncEndpoints(optionalString(node, CONTEXT_KEYS.syncEndpoints)),
+    syncConcurrency,
+    syncPagesConcurrency: positiveInteger('syncPagesConcurrency', props.syncPagesConcurrency, syncPagesConcurrency(apiRequestsPerMinute, syncConcurrency)),
+    dispatcherConcurrency,
+    webhookRateLimit: positiveInteger('webhookRateLimit', props.webhookRateLimit, 50),
+    webhookBurstLimit: positiveInteger('webhookBurstLimit', props.webhookBurstLimit, 100),
+    dlqMaxReceiveCount: positiveInteger('dlqMaxReceiveCount', props.dlqMaxReceiveCount, 5),
+    exampleConsumer: props.exampleConsumer ?? false,
+    apiRequestsPerMinute,
+    tokenRequestsPerMinute: positiveInteger('tokenRequestsPerMinute', props.tokenRequestsPerMinute, API_LIMITS.tokenRequestsPerMinute),
+    pageSize: positiveInteger('pageSize', props.pageSize, API_LIMITS.maxPageSize),
+    alarmEmail: props.alarmEmail || undefined,
+    syncEndpoints: readSyncEndpoints(props.syncEndpoints),
+    reconcileSchedule: readSchedule(props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE),
+    catchUpAfterHours: positiveInteger('catchUpAfterHours', props.catchUpAfterHours, 26),
+    freshnessAlarmHours: positiveInteger('freshnessAlarmHours', props.freshnessAlarmHours, 30),
+    webhookDomain: props.webhookDomain,
   };
 }
 
-function readSyncEndpoints(raw: string | undefined): string | undefined {
+/** The props bin/app.ts passes to the construct, from context (cdk.json or `-c`). */
+export function propsFromContext(node: Node): ProducerSyncPipelineProps {
+  const text = (key: string) => optionalString(node, key);
+  const integer = (key: string) => optionalInteger(node, key);
+  const domainName = text(CONTEXT_KEYS.webhookDomainName);
+  const certificateArn = text(CONTEXT_KEYS.webhookCertificateArn);
+  if (Boolean(domainName) !== Boolean(certificateArn)) {
+    throw new Error(`Context ${CONTEXT_KEYS.webhookDomainName} and ${CONTEXT_KEYS.webhookCertificateArn} go together: set both or neither`);
+  }
+  const hostedZoneId = text(CONTEXT_KEYS.webhookHostedZoneId);
+  const zoneName = text(CONTEXT_KEYS.webhookHostedZoneName);
+  if (Boolean(hostedZoneId) !== Boolean(zoneName)) {
+    throw new Error(`Context ${CONTEXT_KEYS.webhookHostedZoneId} and ${CONTEXT_KEYS.webhookHostedZoneName} go together: set both or neither`);
+  }
+  const environment = text(CONTEXT_KEYS.environment);
+  return {
+    stage: text(CONTEXT_KEYS.stage),
+    environment: environment as ProducerSyncPipelineProps['environment'],
+    syncConcurrency: integer(CONTEXT_KEYS.syncConcurrency),
+    syncPagesConcurrency: integer(CONTEXT_KEYS.syncPagesConcurrency),
+    dispatcherConcurrency: integer(CONTEXT_KEYS.dispatcherConcurrency),
+    webhookRateLimit: integer(CONTEXT_KEYS.webhookRateLimit),
+    webhookBurstLimit: integer(CONTEXT_KEYS.webhookBurstLimit),
+    dlqMaxReceiveCount: integer(CONTEXT_KEYS.dlqMaxReceiveCount),
+    exampleConsumer: flag(node, CONTEXT_KEYS.exampleConsumer),
+    apiRequestsPerMinute: integer(CONTEXT_KEYS.apiRequestsPerMinute),
+    tokenRequestsPerMinute: integer(CONTEXT_KEYS.tokenRequestsPerMinute),
+    pageSize: integer(CONTEXT_KEYS.pageSize),
+    alarmEmail: text(CONTEXT_KEYS.alarmEmail),
+    syncEndpoints: text(CONTEXT_KEYS.syncEndpoints)?.split(','),
+    reconcileSchedule: text(CONTEXT_KEYS.reconcileSchedule),
+    catchUpAfterHours: integer(CONTEXT_KEYS.catchUpAfterHours),
+    freshnessAlarmHours: integer(CONTEXT_KEYS.freshnessAlarmHours),
+    webhookDomain:
+      domainName && certificateArn
+        ? { domainName, certificateArn, ...(hostedZoneId && zoneName ? { hostedZone: { hostedZoneId, zoneName } } : {}) }
+        : undefined,
+  };
+}
+
+function readSyncEndpoints(raw: readonly string[] | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  const names = raw.split(',').map((name) => name.trim()).filter(Boolean);
+  const names = raw.map((name) => name.trim()).filter(Boolean);
   const unknown = names.filter((name) => !isEndpointName(name));
   if (names.length === 0 || unknown.length > 0) {
-    throw new Error(`Context ${CONTEXT_KEYS.syncEndpoints} must list endpoints of ${ENDPOINT_NAMES.join(', ')}; unknown: ${unknown.join(', ') || '(empty list)'}`);
+    throw new Error(`syncEndpoints (${CONTEXT_KEYS.syncEndpoints}) must list endpoints of ${ENDPOINT_NAMES.join(', ')}; unknown: ${unknown.join(', ') || '(empty list)'}`);
   }
   return names.join(',');
 }
 
-function readEnvironment(value: unknown): AgentSyncEnvironment {
-  if (value === undefined || value === null || value === '') return 'sandbox';
-  if (typeof value === 'string' && Object.hasOwn(AGENTSYNC_HOSTS, value)) return value as AgentSyncEnvironment;
+function readEnvironment(value: string | undefined): AgentSyncEnvironment {
+  if (value === undefined || value === '') return 'sandbox';
+  if (Object.hasOwn(AGENTSYNC_HOSTS, value)) return value as AgentSyncEnvironment;
   const allowed = Object.keys(AGENTSYNC_HOSTS).join(' | ');
-  throw new Error(`Context ${CONTEXT_KEYS.environment} must be one of ${allowed}, got ${JSON.stringify(value)}`);
+  throw new Error(`environment (${CONTEXT_KEYS.environment}) must be one of ${allowed}, got ${JSON.stringify(value)}`);
+}
+
+/** EventBridge schedule expressions: `rate(...)` or `cron(...)` with six fields. */
+function readSchedule(expression: string): string {
+  if (/^rate\(\d+ (minute|minutes|hour|hours|day|days)\)$/.test(expression) || /^cron\(\S+( \S+){5}\)$/.test(expression)) return expression;
+  throw new Error(`reconcileSchedule (${CONTEXT_KEYS.reconcileSchedule}) must be an EventBridge rate(...) or cron(...) expression with 6 fields, got ${JSON.stringify(expression)}`);
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 // `-c key=value` on the command line always yields strings, cdk.json yields JSON types: accept both.
-function positiveInteger(node: Node, key: string, fallback: number): number {
+function optionalInteger(node: Node, key: string): number | undefined {
   const raw: unknown = node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return fallback;
+  if (raw === undefined || raw === null || raw === '') return undefined;
   const value = typeof raw === 'string' ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new Error(`Context ${key} must be a positive integer, got ${JSON.stringify(raw)}`);

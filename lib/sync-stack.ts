@@ -3,15 +3,13 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { TABLE_ACCESS } from './access.ts';
 import type { ProducerSyncConfig } from './config.ts';
 import { StackEncryptionKey } from './constructs/encryption-key.ts';
 import { ProducerSyncFunction } from './constructs/node-function.ts';
-import { grantSecretRead, grantTableAccess } from './grants.ts';
 import { SyncStateMachine } from './constructs/sync-state-machine.ts';
 import { TokenLayer } from './constructs/token-layer.ts';
-
-/** Fixed so the CLI, the console and the dispatcher's DescribeExecution grant know the execution ARNs. */
-export const SYNC_STATE_MACHINE_NAME = 'ProducerSync-Sync';
+import { grantSecretRead, grantTableAccess } from './grants.ts';
 
 export interface SyncStackProps extends StackProps {
   readonly config: ProducerSyncConfig;
@@ -21,9 +19,11 @@ export interface SyncStackProps extends StackProps {
 
 /** The sync engine: token layer, the three sync Lambdas, the credentials secret and the state machine. */
 export class SyncStack extends Stack {
+  /** Encrypts the credentials secret and the sync logs. */
   public readonly encryptionKey: StackEncryptionKey;
+  /** The token layer (attached to SyncPages only: the one function that fetches tokens). */
   public readonly tokenLayer: TokenLayer;
-  /** `{"clientId","clientSecret","scope"?,"tokenUrl","apiBaseUrl"}`; the operator fills in the values. */
+  /** `{"clientId","clientSecret","scope"?}`; the operator fills in the values. */
   public readonly credentialsSecret: secretsmanager.Secret;
   public readonly prepareFunction: ProducerSyncFunction;
   public readonly syncPagesFunction: ProducerSyncFunction;
@@ -40,16 +40,17 @@ export class SyncStack extends Stack {
     const key = this.encryptionKey.key;
     this.tokenLayer = new TokenLayer(this, 'TokenLayer');
 
+    // Its definition is fixed (no prop, no context: CONTRACTS.md §1). CloudFormation regenerates a
+    // generated secret whenever its GenerateSecretString changes, which would overwrite the real
+    // credentials with this placeholder; the API URLs therefore live in sync-pages' environment.
     this.credentialsSecret = new secretsmanager.Secret(this, 'ProducerSyncCredentials', {
-      description:
-        `ProducerSync OAuth client credentials for AgentSync ${config.environment} ` +
-        `(token ${config.hosts.tokenUrl}, API ${config.hosts.apiBaseUrl}). Replace clientId and clientSecret.`,
+      description: 'ProducerSync OAuth client credentials {"clientId","clientSecret","scope"?}: replace clientId and clientSecret (docs/DEPLOY.md).',
       encryptionKey: key,
       // Deleted with the stack (Secrets Manager keeps it restorable for 30 days).
       removalPolicy: RemovalPolicy.DESTROY,
       // Only a placeholder clientSecret is generated at deploy time: no credential is in the template.
       generateSecretString: {
-        secretStringTemplate: JSON.stringify({ clientId: 'REPLACE_ME', tokenUrl: config.hosts.tokenUrl, apiBaseUrl: config.hosts.apiBaseUrl }),
+        secretStringTemplate: JSON.stringify({ clientId: 'REPLACE_ME' }),
         generateStringKey: 'clientSecret',
         excludePunctuation: true,
         passwordLength: 32,
@@ -57,56 +58,63 @@ export class SyncStack extends Stack {
     });
     Validations.of(this.credentialsSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Third-party OAuth client credentials: AgentSync issues them, so rotation is manual (docs/DEPLOY.md "Rotating credentials").',
+      reason: 'Third-party OAuth client credentials: AgentSync issues them, so rotation is manual (docs/DEPLOY.md "Rotate secrets").',
     });
 
-    const syncEnvironment = {
-      DATA_TABLE_NAME: dataTable.tableName,
-      CONTROL_TABLE_NAME: controlTable.tableName,
-      PRODUCERSYNC_SECRET_ARN: this.credentialsSecret.secretArn,
-      API_REQUESTS_PER_MINUTE: String(config.apiRequestsPerMinute),
-      TOKEN_REQUESTS_PER_MINUTE: String(config.tokenRequestsPerMinute),
-      PAGE_SIZE: String(config.pageSize),
-      SYNC_CONCURRENCY: String(config.syncConcurrency),
-    };
-    const common = { layers: [this.tokenLayer.layer], logEncryptionKey: key };
-
+    const logEncryptionKey = key;
     this.prepareFunction = new ProducerSyncFunction(this, 'PrepareFunction', {
-      ...common,
       entry: 'lambdas/sync/prepare.ts',
+      name: 'prepare',
       description: 'ProducerSync: validate the run input, record the run, list the endpoints',
+      logEncryptionKey,
       environment: {
         CONTROL_TABLE_NAME: controlTable.tableName,
         ...(config.syncEndpoints ? { SYNC_ENDPOINTS: config.syncEndpoints } : {}),
       },
     });
     this.syncPagesFunction = new ProducerSyncFunction(this, 'SyncPagesFunction', {
-      ...common,
       entry: 'lambdas/sync/sync-pages.ts',
+      name: 'sync-pages',
       description: 'ProducerSync: page one endpoint into the data table, checkpointing every page',
       timeout: Duration.minutes(15),
       memorySize: 1024,
-      environment: { ...syncEnvironment, SYNC_TIME_BUDGET_MS: '600000' },
+      layers: [this.tokenLayer.layer],
+      logEncryptionKey,
+      // Sized to the rate budget, not the account's shared pool (lib/concurrency.ts).
+      reservedConcurrentExecutions: config.syncPagesConcurrency,
+      environment: {
+        DATA_TABLE_NAME: dataTable.tableName,
+        CONTROL_TABLE_NAME: controlTable.tableName,
+        PRODUCERSYNC_SECRET_ARN: this.credentialsSecret.secretArn,
+        PRODUCERSYNC_API_BASE_URL: config.hosts.apiBaseUrl,
+        PRODUCERSYNC_TOKEN_URL: config.hosts.tokenUrl,
+        API_REQUESTS_PER_MINUTE: String(config.apiRequestsPerMinute),
+        TOKEN_REQUESTS_PER_MINUTE: String(config.tokenRequestsPerMinute),
+        PAGE_SIZE: String(config.pageSize),
+        // The Map's MaxConcurrency, for tools that read the deployed environment (bench).
+        SYNC_CONCURRENCY: String(config.syncConcurrency),
+        SYNC_TIME_BUDGET_MS: '600000',
+      },
     });
     this.finalizeFunction = new ProducerSyncFunction(this, 'FinalizeFunction', {
-      ...common,
       entry: 'lambdas/sync/finalize.ts',
+      name: 'finalize',
       description: 'ProducerSync: sum the checkpoints into the run record',
+      logEncryptionKey,
       environment: { CONTROL_TABLE_NAME: controlTable.tableName },
     });
 
-    const readWrite = { read: true, write: true };
-    grantTableAccess(this.prepareFunction.role, controlTable, readWrite);
-    grantTableAccess(this.finalizeFunction.role, controlTable, readWrite);
-    grantTableAccess(this.syncPagesFunction.role, dataTable, readWrite);
-    grantTableAccess(this.syncPagesFunction.role, controlTable, readWrite);
+    grantTableAccess(this.prepareFunction.role, controlTable, TABLE_ACCESS.prepare.control);
+    grantTableAccess(this.syncPagesFunction.role, dataTable, TABLE_ACCESS.syncPages.data);
+    grantTableAccess(this.syncPagesFunction.role, controlTable, TABLE_ACCESS.syncPages.control);
+    grantTableAccess(this.finalizeFunction.role, controlTable, TABLE_ACCESS.finalize.control);
     grantSecretRead(this.syncPagesFunction.role, this.credentialsSecret);
 
     this.syncStateMachine = new SyncStateMachine(this, 'SyncStateMachine', {
       prepareFunction: this.prepareFunction.function,
       syncPagesFunction: this.syncPagesFunction.function,
       finalizeFunction: this.finalizeFunction.function,
-      stateMachineName: SYNC_STATE_MACHINE_NAME,
+      stateMachineName: config.names.stateMachine,
       syncConcurrency: config.syncConcurrency,
       logEncryptionKey: key,
     });
@@ -115,6 +123,7 @@ export class SyncStack extends Stack {
     new CfnOutput(this, 'CredentialsSecretArn', { value: this.credentialsSecret.secretArn });
   }
 
+  /** The sync state machine. */
   public get stateMachine(): sfn.StateMachine {
     return this.syncStateMachine.stateMachine;
   }

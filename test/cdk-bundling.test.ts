@@ -22,9 +22,12 @@ describe('bundling with local esbuild', () => {
     const { layer } = new TokenLayer(stack, 'TokenLayer');
     new ProducerSyncFunction(stack, 'ProbeFunction', {
       entry: 'lambdas/producersync/endpoints.ts',
+      name: 'probe',
       description: 'bundling probe',
       layers: [layer],
     });
+    // A second entry in the same folder must get its own bundle (aws-cdk-lib caches bundles by options).
+    new ProducerSyncFunction(stack, 'SiblingFunction', { entry: 'lambdas/producersync/errors.ts', name: 'sibling', description: 'bundling probe 2' });
     app.synth();
     template = Template.fromStack(stack);
   });
@@ -45,8 +48,13 @@ describe('bundling with local esbuild', () => {
     template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleRuntimes: ['nodejs24.x'] });
   });
 
+  it('bundles each entry on its own, even two from one folder', () => {
+    const codeOf = (prefix: string) => JSON.stringify((template.findResources('AWS::Lambda::Function')[Object.keys(template.findResources('AWS::Lambda::Function')).find((id) => id.startsWith(prefix))!] as { Properties: { Code: unknown } }).Properties.Code);
+    expect(codeOf('ProbeFunction')).not.toEqual(codeOf('SiblingFunction'));
+  });
+
   it('bundles functions as minified ESM index.mjs with a source map and a require shim', () => {
-    const functionDir = assetDirs().find((d) => existsSync(join(d, 'index.mjs')));
+    const functionDir = assetDirs().find((d) => existsSync(join(d, 'index.mjs')) && readFileSync(join(d, 'index.mjs'), 'utf8').includes('api.sandbox.agentsync.io'));
     expect(functionDir).toBeDefined();
     const code = readFileSync(join(functionDir!, 'index.mjs'), 'utf8');
     expect(code.startsWith("import { createRequire as __psCreateRequire } from 'node:module'; const require = __psCreateRequire(import.meta.url);")).toBe(true);
@@ -58,7 +66,7 @@ describe('bundling with local esbuild', () => {
       Runtime: 'nodejs24.x',
       Handler: 'index.handler',
       Architectures: ['arm64'],
-      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_METRICS_NAMESPACE: 'ProducerSync' } },
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_METRICS_NAMESPACE: 'ProducerSync', POWERTOOLS_SERVICE_NAME: 'producersync-probe' } },
     });
   });
 });

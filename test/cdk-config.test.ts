@@ -2,30 +2,26 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
 import { AGENTSYNC_HOSTS } from '#producersync/endpoints';
+import { actionsOf, functionProps, statementsOfRole, type Json } from './support/cdk-template.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
-function credentialsTemplate(template: Template): Record<string, string> {
-  const secret = Object.values(template.findResources('AWS::SecretsManager::Secret'))[0] as { Properties: { GenerateSecretString: { SecretStringTemplate: string } } };
-  return JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate);
-}
+const syncPagesEnv = (template: Template): Json => (functionProps(template, 'SyncPagesFunction').Environment as { Variables: Json }).Variables;
 
 describe('context', () => {
-  it('points the credentials secret at the sandbox hosts by default and the production hosts on request', () => {
+  it("points sync-pages at the sandbox hosts by default and the production hosts on request, through its environment only", () => {
     const sandbox = Template.fromStack(buildApp({ context: NO_BUNDLING }).syncStack);
-    expect(credentialsTemplate(sandbox)).toMatchObject(AGENTSYNC_HOSTS.sandbox);
+    expect(syncPagesEnv(sandbox)).toMatchObject({ PRODUCERSYNC_API_BASE_URL: AGENTSYNC_HOSTS.sandbox.apiBaseUrl, PRODUCERSYNC_TOKEN_URL: AGENTSYNC_HOSTS.sandbox.tokenUrl });
 
     const production = Template.fromStack(buildApp({ context: { ...NO_BUNDLING, 'producersync:environment': 'production' } }).syncStack);
-    expect(credentialsTemplate(production)).toMatchObject({
-      tokenUrl: 'https://auth.agentsync.io/oauth2/token',
-      apiBaseUrl: 'https://api.agentsync.io',
-    });
-    production.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('AgentSync production .*https://api\\.agentsync\\.io') });
+    expect(syncPagesEnv(production)).toMatchObject({ PRODUCERSYNC_API_BASE_URL: 'https://api.agentsync.io', PRODUCERSYNC_TOKEN_URL: 'https://auth.agentsync.io/oauth2/token' });
+    // The hosts never reach a secret (a changed secret template would regenerate the stored credentials).
+    for (const template of [sandbox, production]) expect(JSON.stringify(template.findResources('AWS::SecretsManager::Secret'))).not.toContain('agentsync.io');
   });
 
   it('rejects an unknown environment with a message naming the allowed values', () => {
     expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:environment': 'staging' } })).toThrow(
-      /producersync:environment must be one of sandbox \| production, got "staging"/,
+      /environment \(producersync:environment\) must be one of sandbox \| production, got "staging"/,
     );
   });
 
@@ -42,7 +38,7 @@ describe('context', () => {
       Environment: { Variables: Match.objectLike({ SYNC_ENDPOINTS: 'licenses,licenseLoas' }) },
     });
     expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:syncEndpoints': 'licenses,licences' } })).toThrow(
-      /producersync:syncEndpoints must list endpoints of .*; unknown: licences/,
+      /syncEndpoints \(producersync:syncEndpoints\) must list endpoints of .*; unknown: licences/,
     );
   });
 
@@ -57,6 +53,11 @@ describe('context', () => {
       FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { recordType: { S: ['licenses'] } } } }) }] },
     });
     template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Handler: 'index.handler' });
+    // Least privilege: read the stream and decrypt it through DynamoDB, nothing else.
+    const statements = statementsOfRole(template, 'ExampleConsumerFunctionRole');
+    expect(actionsOf(statements).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:')).sort()).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'kms:Decrypt', 'kms:DescribeKey']);
+    expect(JSON.stringify(statements.find((s) => actionsOf([s]).includes('kms:Decrypt'))?.Condition)).toContain('"dynamodb.');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Statistic: 'Maximum', Threshold: 3_600_000 });
 
     expect(buildApp({ context: NO_BUNDLING }).ingestStack.exampleConsumerFunction).toBeUndefined();
   });
@@ -66,5 +67,27 @@ describe('context', () => {
     withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const without = Template.fromStack(buildApp({ context: NO_BUNDLING }).ingestStack);
     without.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('serves the webhook on a custom domain when given, with alias records in the zone and the URL in WebhookUrl', () => {
+    const domain = {
+      'producersync:webhookDomainName': 'hooks.example.com',
+      'producersync:webhookCertificateArn': 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+    };
+    const withZone = Template.fromStack(
+      buildApp({ context: { ...NO_BUNDLING, ...domain, 'producersync:webhookHostedZoneId': 'Z0123456789', 'producersync:webhookHostedZoneName': 'example.com' } }).ingestStack,
+    );
+    withZone.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'hooks.example.com',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: domain['producersync:webhookCertificateArn'], EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' })],
+    });
+    withZone.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    for (const type of ['A', 'AAAA']) withZone.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'hooks.example.com.', Type: type, HostedZoneId: 'Z0123456789' });
+    withZone.hasOutput('WebhookUrl', { Value: 'https://hooks.example.com/webhooks/psapi' });
+
+    const withoutZone = Template.fromStack(buildApp({ context: { ...NO_BUNDLING, ...domain } }).ingestStack);
+    withoutZone.resourceCountIs('AWS::Route53::RecordSet', 0);
+    withoutZone.hasOutput('WebhookDomainTarget', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookDomain'), 'RegionalDomainName'] } });
+    expect(() => buildApp({ context: { ...NO_BUNDLING, 'producersync:webhookDomainName': 'hooks.example.com' } })).toThrow(/go together/);
   });
 });

@@ -56,6 +56,18 @@ describe('ProducerSyncData stack', () => {
     });
   });
 
+  it('keeps the signing secret here, retained, KMS-encrypted with the data key and no value in the template', () => {
+    template.hasResource('AWS::SecretsManager::Secret', {
+      Properties: {
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DataKey'), 'Arn'] },
+        GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'signingSecret', ExcludePunctuation: true },
+        SecretString: Match.absent(),
+      },
+      DeletionPolicy: 'Retain',
+    });
+    template.hasOutput('DataKeyArn', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DataKey'), 'Arn'] } });
+  });
+
   it('keeps the construct ids other parts look up', () => {
     const ids = Object.keys(template.findResources('AWS::DynamoDB::Table'));
     expect(ids.some((id) => id.startsWith('DataTable'))).toBe(true);

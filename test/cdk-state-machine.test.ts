@@ -2,23 +2,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
+import { definitionTextOf } from './cdk-definition.ts';
 
 // Runs the synthesized definition in the local ASL interpreter with stand-in handlers, so the
 // flow (loop, wait, catch, resume) is checked as a machine, not only as JSON.
 type Json = Record<string, unknown>;
 type Handler = (input: Json) => unknown;
-
-function resolve(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Json;
-  if (v['Fn::Join']) {
-    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(resolve).join(sep);
-  }
-  if (v.Ref === 'AWS::Partition') return 'aws';
-  if (v['Fn::GetAtt']) return `arn:aws:lambda:us-east-1:000000000000:function:${(v['Fn::GetAtt'] as string[])[0]}`;
-  throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
-}
 
 const endpointItem = (endpoint: string) => ({ runId: 'run-1', endpoint, mode: 'incremental', updatedSince: '2025-07-24', npns: null });
 
@@ -28,7 +17,7 @@ describe('sync state machine, executed by the local interpreter', () => {
   beforeAll(() => {
     const { syncStack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [] } });
     const machine = Object.values(Template.fromStack(syncStack).findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: Json };
-    definition = JSON.parse(resolve(machine.Properties.DefinitionString));
+    definition = JSON.parse(definitionTextOf(machine));
   });
 
   function run(handlers: Record<string, Handler>, input: Json) {
@@ -118,10 +107,31 @@ describe('sync state machine, executed by the local interpreter', () => {
     expect(output.run).toEqual({ status: 'SUCCEEDED', failedEndpoints: [] });
   });
 
-  it('fails the execution with InvalidInput and the cause when prepare rejects the input', async () => {
+  it('outlasts throttling of the reserved pool and transient failures of Prepare and RecordRun', async () => {
+    const fail = (name: string) => {
+      throw Object.assign(new Error(name), { name });
+    };
+    const attempts = { Prepare: 0, SyncPages: 0, RecordRun: 0 };
+    const output = (await runResult(
+      {
+        Prepare: (event) => (++attempts.Prepare === 1 ? fail('TypeError') : prepare(['licenses'])(event)),
+        // Ten throttles in a row: more than the service-error retrier's six attempts would survive.
+        SyncPages: (event) => (++attempts.SyncPages <= 10 ? fail('Lambda.TooManyRequestsException') : { ...event, done: true, waitSeconds: 0, pages: 1 }),
+        RecordRun: () => (++attempts.RecordRun === 1 ? fail('Lambda.ClientExecutionTimeoutException') : { status: 'SUCCEEDED', failedEndpoints: [] }),
+      },
+      { runDate: '2025-07-24' },
+    )) as Json;
+    expect(attempts).toEqual({ Prepare: 2, SyncPages: 11, RecordRun: 2 });
+    expect(output.run).toEqual({ status: 'SUCCEEDED', failedEndpoints: [] });
+    expect((output.results as Json[])[0]).toMatchObject({ endpoint: 'licenses', done: true });
+  });
+
+  it('fails the execution with InvalidInput and the cause when prepare rejects the input, without retrying it', async () => {
+    let prepareCalls = 0;
     const execution = run(
       {
         Prepare: () => {
+          prepareCalls++;
           throw Object.assign(new Error('runDate must be yyyy-MM-dd'), { name: 'InvalidInput' });
         },
       },
@@ -134,5 +144,6 @@ describe('sync state machine, executed by the local interpreter', () => {
     await expect(execution.result).rejects.toMatchObject({ cause: { name: 'InvalidInput', message: 'runDate must be yyyy-MM-dd' } });
     await collecting;
     expect(entered).toEqual(['Prepare', 'InvalidInput']);
+    expect(prepareCalls).toBe(1);
   });
 });

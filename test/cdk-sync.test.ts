@@ -1,20 +1,9 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#lib/app';
-import { logicalIdOf, statementsOfRole, actionsOf, type Json } from './support/cdk-template.ts';
-
-/** Flattens the CloudFormation intrinsics of a state machine definition into plain ASL. */
-function resolveDefinition(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const v = value as Json;
-  if (v['Fn::Join']) {
-    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(resolveDefinition).join(sep);
-  }
-  if (v.Ref) return `<${String(v.Ref)}>`;
-  if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[])[0]}>`;
-  throw new Error(`unexpected intrinsic ${JSON.stringify(v)}`);
-}
+import { syncPagesConcurrency } from '#lib/concurrency';
+import { definitionTextOf } from './cdk-definition.ts';
+import { logicalIdOf, statementsOfRole, actionsOf, functionProps, type Json } from './support/cdk-template.ts';
 
 describe('ProducerSyncSync stack', () => {
   let template: Template;
@@ -26,25 +15,27 @@ describe('ProducerSyncSync stack', () => {
     expect(syncStack.stackName).toBe('ProducerSyncSync');
     template = Template.fromStack(syncStack);
     const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: Json };
-    definitionText = resolveDefinition(machine.Properties.DefinitionString);
+    definitionText = definitionTextOf(machine);
     definition = JSON.parse(definitionText);
   });
 
-  it('builds the three sync functions on nodejs24.x / arm64 with the token layer attached', () => {
+  it('builds the three sync functions on nodejs24.x / arm64, each with its own service name, the token layer on sync-pages only', () => {
     const layerId = logicalIdOf(template, 'AWS::Lambda::LayerVersion', 'TokenLayer');
     template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleRuntimes: ['nodejs24.x'] });
-    for (const prefix of ['PrepareFunction', 'SyncPagesFunction', 'FinalizeFunction']) {
+    const services = { PrepareFunction: 'producersync-prepare', SyncPagesFunction: 'producersync-sync-pages', FinalizeFunction: 'producersync-finalize' };
+    for (const [prefix, service] of Object.entries(services)) {
       const fn = template.findResources('AWS::Lambda::Function')[logicalIdOf(template, 'AWS::Lambda::Function', prefix)] as { Properties: Json };
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
-        Layers: [{ Ref: layerId }],
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogGroup: { Ref: expect.stringMatching(new RegExp(`^${prefix}LogGroup`)) } },
       });
+      // Prepare and Finalize never fetch a token, so they do not carry the layer (issue 14.9).
+      expect(fn.Properties.Layers).toEqual(prefix === 'SyncPagesFunction' ? [{ Ref: layerId }] : undefined);
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
-      expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'producersync-aws', POWERTOOLS_METRICS_NAMESPACE: 'ProducerSync' });
+      expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: service, POWERTOOLS_METRICS_NAMESPACE: 'ProducerSync' });
       expect(env.CONTROL_TABLE_NAME).toBeDefined();
     }
   });
@@ -55,7 +46,10 @@ describe('ProducerSyncSync stack', () => {
     expect(fn.Properties).toMatchObject({ Timeout: 900, MemorySize: 1024 });
     const env = (fn.Properties.Environment as { Variables: Json }).Variables;
     expect(Object.keys(env)).toEqual(
-      expect.arrayContaining(['DATA_TABLE_NAME', 'CONTROL_TABLE_NAME', 'PRODUCERSYNC_SECRET_ARN', 'API_REQUESTS_PER_MINUTE', 'TOKEN_REQUESTS_PER_MINUTE', 'PAGE_SIZE', 'SYNC_TIME_BUDGET_MS']),
+      expect.arrayContaining([
+        'DATA_TABLE_NAME', 'CONTROL_TABLE_NAME', 'PRODUCERSYNC_SECRET_ARN', 'PRODUCERSYNC_API_BASE_URL', 'PRODUCERSYNC_TOKEN_URL',
+        'API_REQUESTS_PER_MINUTE', 'TOKEN_REQUESTS_PER_MINUTE', 'PAGE_SIZE', 'SYNC_TIME_BUDGET_MS',
+      ]),
     );
     expect(env).toMatchObject({ API_REQUESTS_PER_MINUTE: '300', TOKEN_REQUESTS_PER_MINUTE: '200', PAGE_SIZE: '1000', SYNC_TIME_BUDGET_MS: '600000' });
   });
@@ -67,11 +61,8 @@ describe('ProducerSyncSync stack', () => {
     expect(secret.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^SyncKey/), 'Arn'] });
     expect(secret.Properties.SecretString).toBeUndefined();
     expect(secret.Properties.GenerateSecretString.GenerateStringKey).toBe('clientSecret');
-    expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate)).toEqual({
-      clientId: 'REPLACE_ME',
-      tokenUrl: 'https://auth.sandbox.agentsync.io/oauth2/token',
-      apiBaseUrl: 'https://api.sandbox.agentsync.io',
-    });
+    // {"clientId","clientSecret","scope"?} only (CONTRACTS.md §1): the API URLs are configuration, in sync-pages' environment.
+    expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate)).toEqual({ clientId: 'REPLACE_ME' });
   });
 
   it('runs a Standard, JSONPath state machine with logging, tracing and a 24 h timeout', () => {
@@ -88,7 +79,7 @@ describe('ProducerSyncSync stack', () => {
     const prepare = definition.States.Prepare!;
     expect(prepare).toMatchObject({
       Type: 'Task',
-      Resource: expect.stringMatching(/^<PrepareFunction/),
+      Resource: expect.stringMatching(/:function:PrepareFunction/),
       Parameters: { 'input.$': '$', 'executionName.$': '$$.Execution.Name', 'startTime.$': '$$.Execution.StartTime' },
       Catch: [{ ErrorEquals: ['InvalidInput'], Next: 'InvalidInput' }],
       Next: 'SyncEndpoints',
@@ -103,7 +94,7 @@ describe('ProducerSyncSync stack', () => {
     expect(map.ItemProcessor.StartAt).toBe('SyncPages');
     expect(states.SyncPages).toMatchObject({
       Type: 'Task',
-      Resource: expect.stringMatching(/^<SyncPagesFunction/), // payloadResponseOnly: the Lambda ARN itself
+      Resource: expect.stringMatching(/:function:SyncPagesFunction/), // payloadResponseOnly: the Lambda ARN itself
       Next: 'EndpointDone',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'EndpointFailed' }],
     });
@@ -125,7 +116,7 @@ describe('ProducerSyncSync stack', () => {
   });
 
   it('records the run, resumes failed endpoints without a Catch, records again and succeeds', () => {
-    expect(definition.States.RecordRun).toMatchObject({ Resource: expect.stringMatching(/^<FinalizeFunction/), ResultPath: '$.run', Next: 'AnyEndpointFailed' });
+    expect(definition.States.RecordRun).toMatchObject({ Resource: expect.stringMatching(/:function:FinalizeFunction/), ResultPath: '$.run', Next: 'AnyEndpointFailed' });
     expect(definition.States.AnyEndpointFailed).toEqual({
       Type: 'Choice',
       Choices: [{ Variable: '$.run.failedEndpoints[0]', IsPresent: true, Next: 'ResumeFailed' }],
@@ -136,8 +127,55 @@ describe('ProducerSyncSync stack', () => {
     expect(resume.ItemProcessor.StartAt).toBe('ResumeSyncPages');
     expect(resume.ItemProcessor.States.ResumeSyncPages!.Catch).toBeUndefined();
     expect(resume.ItemProcessor.States.ResumeWaitForRateBudget).toEqual({ Type: 'Wait', SecondsPath: '$.waitSeconds', Next: 'ResumeSyncPages' });
-    expect(definition.States.RecordRun2).toMatchObject({ Resource: expect.stringMatching(/^<FinalizeFunction/), Next: 'Synced' });
+    expect(definition.States.RecordRun2).toMatchObject({ Resource: expect.stringMatching(/:function:FinalizeFunction/), Next: 'Synced' });
     expect(definition.States.Synced).toEqual({ Type: 'Succeed' });
+  });
+
+  it('retries every Lambda task on throttling, service errors (ClientExecutionTimeoutException included) and task failures; bad input is final', () => {
+    const taskStates: Record<string, Json> = {
+      Prepare: definition.States.Prepare!,
+      RecordRun: definition.States.RecordRun!,
+      RecordRun2: definition.States.RecordRun2!,
+      SyncPages: (definition.States.SyncEndpoints as { ItemProcessor: { States: Record<string, Json> } }).ItemProcessor.States.SyncPages!,
+    };
+    for (const [name, state] of Object.entries(taskStates)) {
+      const retries = state.Retry as Array<Json & { ErrorEquals: string[] }>;
+      const errors = retries.map((r) => r.ErrorEquals).flat();
+      expect(errors, name).toEqual(expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'States.TaskFailed']));
+      // The catch-all comes last, so the specific retriers (and InvalidInput's none) win.
+      expect(retries.at(-1)!.ErrorEquals, name).toEqual(['States.TaskFailed']);
+    }
+    const prepareRetries = taskStates.Prepare!.Retry as Json[];
+    expect(prepareRetries[0]).toEqual({ ErrorEquals: ['InvalidInput'], MaxAttempts: 0 });
+  });
+
+  it('outlasts a saturated reserved pool: throttled invocations are retried for at least 30 minutes of backoff', () => {
+    const syncPages = (definition.States.SyncEndpoints as { ItemProcessor: { States: Record<string, Json> } }).ItemProcessor.States.SyncPages!;
+    const throttle = (syncPages.Retry as Array<{ ErrorEquals: string[]; IntervalSeconds: number; MaxAttempts: number; BackoffRate: number; MaxDelaySeconds: number }>).find((r) =>
+      r.ErrorEquals.includes('Lambda.TooManyRequestsException'),
+    )!;
+    expect(throttle.ErrorEquals).toEqual(['Lambda.TooManyRequestsException']);
+    let total = 0;
+    for (let attempt = 0; attempt < throttle.MaxAttempts; attempt++) total += Math.min(throttle.IntervalSeconds * throttle.BackoffRate ** attempt, throttle.MaxDelaySeconds);
+    // Full jitter waits a random share of each delay: half of it on average, so the mean budget is still over 30 minutes.
+    expect(total / 2).toBeGreaterThan(30 * 60);
+  });
+
+  it('writes the execution log group under /aws/vendedlogs/states/, named after the state machine and the stack id', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: { LoggingConfiguration: { Destinations: Array<{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }> } } };
+    const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0]!.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    const logGroup = template.findResources('AWS::Logs::LogGroup')[logGroupId] as { Properties: { LogGroupName: unknown }; DeletionPolicy: string };
+    expect(JSON.stringify(logGroup.Properties.LogGroupName)).toMatch(/^\{"Fn::Join":\["",\["\/aws\/vendedlogs\/states\/ProducerSync-Sync-",\{"Fn::Select":\[2,\{"Fn::Split":\["\/",\{"Ref":"AWS::StackId"\}\]\}\]\}\]\]\}$/);
+    expect(logGroup.DeletionPolicy).toBe('Retain');
+  });
+
+  it('reserves SyncPages concurrency sized to the rate budget: 20 at 300 requests/min, more for a bigger budget, or as configured', () => {
+    expect(functionProps(template, 'SyncPagesFunction').ReservedConcurrentExecutions).toBe(20);
+    for (const prefix of ['PrepareFunction', 'FinalizeFunction']) expect(functionProps(template, prefix).ReservedConcurrentExecutions).toBeUndefined();
+    expect(syncPagesConcurrency(600, 4)).toBe(40);
+    expect(syncPagesConcurrency(60, 4)).toBe(8); // never below two executions' Map concurrency
+    const configured = Template.fromStack(buildApp({ context: { 'aws:cdk:bundling-stacks': [], 'producersync:syncPagesConcurrency': '7' } }).syncStack);
+    expect(functionProps(configured, 'SyncPagesFunction').ReservedConcurrentExecutions).toBe(7);
   });
 
   it('bounds every Lambda task by the Lambda maximum of 900 s (local interpreters default to 60 s)', () => {
@@ -150,28 +188,38 @@ describe('ProducerSyncSync stack', () => {
     expect(definitionText).not.toMatch(/"Is(Null|Present)":\s*false/);
   });
 
-  it('grants prepare and finalize the control table only', () => {
-    for (const prefix of ['PrepareFunctionRole', 'FinalizeFunctionRole']) {
-      const statements = statementsOfRole(template, prefix);
-      const resources = JSON.stringify(statements.map((s) => s.Resource));
-      expect(resources).toContain('ControlTable');
-      expect(resources).not.toContain('DataTable');
-      expect(resources).not.toContain('ProducerSyncCredentials');
-      expect(actionsOf(statements)).not.toContain('secretsmanager:GetSecretValue');
-      expect(actionsOf(statements)).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query', 'kms:Decrypt']));
+  it('grants prepare, sync-pages and finalize exactly the DynamoDB actions their code calls, the table key only through DynamoDB', () => {
+    const expected: Record<string, { data?: string[]; control: string[] }> = {
+      PrepareFunctionRole: { control: ['dynamodb:PutItem'] },
+      SyncPagesFunctionRole: { data: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], control: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      FinalizeFunctionRole: { control: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+    };
+    for (const [role, tables] of Object.entries(expected)) {
+      const statements = statementsOfRole(template, role);
+      const onTable = (name: string) => actionsOf(statements.filter((s) => JSON.stringify(s.Resource).includes(name) && !JSON.stringify(s.Resource).includes('Key'))).sort();
+      expect(onTable('DataTable'), role).toEqual(tables.data ?? []);
+      expect(onTable('ControlTable'), role).toEqual(tables.control);
+      expect(actionsOf(statements).filter((a) => /Scan|BatchWriteItem|DeleteItem|DescribeTable/.test(a)), role).toEqual([]);
+      expect(JSON.stringify(statements.map((s) => s.Resource)), role).not.toMatch(/index\//);
+      const keyStatements = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('kms:')));
+      expect(keyStatements.length, role).toBeGreaterThan(0);
+      for (const statement of keyStatements) {
+        expect(JSON.stringify(statement.Condition), role).toMatch(/"kms:ViaService":\{"Fn::Join":\["",\["(dynamodb|secretsmanager)\./);
+        expect(actionsOf([statement]).filter((a) => a.includes('*')), role).toEqual([]);
+      }
     }
+    expect(actionsOf(statementsOfRole(template, 'PrepareFunctionRole')).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    expect(actionsOf(statementsOfRole(template, 'FinalizeFunctionRole')).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
   });
 
-  it('grants sync-pages both tables, the credentials secret and KMS decrypt, and nothing with a bare "*" resource except X-Ray', () => {
+  it('lets sync-pages read the credentials secret and decrypt it through Secrets Manager only, and nothing with a bare "*" resource except X-Ray', () => {
     const statements = statementsOfRole(template, 'SyncPagesFunctionRole');
-    const resources = JSON.stringify(statements.map((s) => s.Resource));
-    expect(resources).toContain('DataTable');
-    expect(resources).toContain('ControlTable');
-    expect(resources).not.toMatch(/index\/\*/);
     const secretRead = statements.find((s) => actionsOf([s]).includes('secretsmanager:GetSecretValue'));
+    expect(actionsOf([secretRead!])).toEqual(['secretsmanager:GetSecretValue']);
     expect(secretRead?.Resource).toEqual({ Ref: expect.stringMatching(/^ProducerSyncCredentials/) });
-    const decryptViaSecrets = statements.find((s) => JSON.stringify(s.Condition ?? {}).includes('kms:ViaService'));
+    const decryptViaSecrets = statements.find((s) => JSON.stringify(s.Condition ?? {}).includes('secretsmanager.'));
     expect(actionsOf([decryptViaSecrets!])).toEqual(['kms:Decrypt']);
+    expect(decryptViaSecrets?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^SyncKey/), 'Arn'] });
     for (const s of statements.filter((x) => x.Resource === '*')) {
       expect(actionsOf([s]).every((a) => a.startsWith('xray:'))).toBe(true);
     }

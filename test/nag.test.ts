@@ -19,11 +19,20 @@ afterAll(() => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
-  it('synthesizes every stack, example consumer and alarm e-mail included, with no unacknowledged finding', () => {
+  it('synthesizes every stack, example consumer, alarm e-mail and custom domain included, with no unacknowledged finding', () => {
     const outdir = freshOutdir();
     const { app } = buildApp({
       outdir,
-      context: { 'aws:cdk:bundling-stacks': [], 'producersync:exampleConsumer': true, 'producersync:alarmEmail': 'ops@example.com', 'producersync:environment': 'production' },
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        'producersync:exampleConsumer': true,
+        'producersync:alarmEmail': 'ops@example.com',
+        'producersync:environment': 'production',
+        'producersync:webhookDomainName': 'hooks.example.com',
+        'producersync:webhookCertificateArn': 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+        'producersync:webhookHostedZoneId': 'Z0123456789',
+        'producersync:webhookHostedZoneName': 'example.com',
+      },
     });
     const assembly = app.synth();
     expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['ProducerSyncData', 'ProducerSyncIngest', 'ProducerSyncSync']);

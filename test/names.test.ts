@@ -10,6 +10,7 @@ describe('deploymentNames', () => {
         stacks: { data: 'ProducerSyncData', sync: 'ProducerSyncSync', ingest: 'ProducerSyncIngest' },
         stateMachine: 'ProducerSync-Sync',
         dashboard: 'ProducerSync',
+        webhookApi: 'WebhookApi',
       });
     }
   });
@@ -17,13 +18,21 @@ describe('deploymentNames', () => {
   it('derives every name from the stage, so two stages share none', () => {
     const flat = (stage: string): string[] => {
       const names = deploymentNames(stage);
-      return [names.prefix, ...Object.values(names.stacks), names.stateMachine, names.dashboard];
+      return [names.prefix, ...Object.values(names.stacks), names.stateMachine, names.dashboard, names.webhookApi];
     };
     const sandbox = flat('sandbox');
     const prod = flat('prod');
     expect(sandbox.filter((name) => prod.includes(name))).toEqual([]);
     expect(sandbox.every((name) => name.includes('sandbox'))).toBe(true);
     expect(flat('')).not.toContain(deploymentNames('sandbox').stateMachine);
+  });
+
+  it('applies a platform team\'s own names over the stage names', () => {
+    const names = deploymentNames('prod', { stacks: { data: 'team-prod-producersync-data' }, dashboard: 'team-producersync' });
+    expect(names.stacks).toEqual({ data: 'team-prod-producersync-data', sync: 'ProducerSync-prod-Sync', ingest: 'ProducerSync-prod-Ingest' });
+    expect(names.dashboard).toBe('team-producersync');
+    expect(names.stateMachine).toBe('ProducerSync-prod-SyncRun');
+    expect(deploymentNames(undefined, { stateMachine: '' }).stateMachine).toBe('ProducerSync-Sync');
   });
 
   it('rejects a stage that would make an invalid name', () => {

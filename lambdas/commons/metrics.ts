@@ -7,6 +7,9 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
  */
 export const METRICS_NAMESPACE = 'ProducerSync';
 
+/** The one `service` dimension value of every metric, whatever function emits it (CONTRACTS.md §2). */
+export const METRICS_SERVICE = 'producersync-aws';
+
 /** Every metric this product emits (dashboards and alarms in lib/constructs/observability.ts read these names). */
 export const METRIC_NAMES = [
   'Pages',
@@ -20,6 +23,9 @@ export const METRIC_NAMES = [
   'TokenRefreshes',
   'RunsSucceeded',
   'WebhookVerifyFailures',
+  'WatermarkAgeHours',
+  'RecordsCorrected',
+  'EventsSkipped',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];

@@ -11,6 +11,12 @@ export interface StackEncryptionKeyProps {
    * @default false
    */
   readonly allowCloudWatchAlarms?: boolean;
+  /**
+   * Let EventBridge use the key (needed when it encrypts a dead-letter queue of rule targets:
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+   * @default false
+   */
+  readonly allowEventBridge?: boolean;
 }
 
 /**
@@ -36,6 +42,7 @@ export function restrictGrantsToAwsServices(key: kms.Key): void {
  * encrypt with KMS only when the key policy lets the Logs service in).
  */
 export class StackEncryptionKey extends Construct {
+  /** The key. */
   public readonly key: kms.Key;
 
   constructor(scope: Construct, id: string, props: StackEncryptionKeyProps) {
@@ -66,6 +73,17 @@ export class StackEncryptionKey extends Construct {
           sid: 'AllowCloudWatchAlarmsToPublishToEncryptedTopic',
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'], // in a key policy "*" means this key
+          conditions: { StringEquals: { 'aws:SourceAccount': account } },
+        }),
+      );
+    }
+    if (props.allowEventBridge) {
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowEventBridgeToWriteEncryptedDeadLetterQueue',
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
           resources: ['*'], // in a key policy "*" means this key
           conditions: { StringEquals: { 'aws:SourceAccount': account } },
         }),

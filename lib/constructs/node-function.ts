@@ -2,10 +2,11 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { PROJECT_ROOT, SERVICE_NAME, TOKEN_CACHE_PACKAGE } from '../paths.ts';
+import { METRICS_NAMESPACE } from '#commons/metrics';
+import { TOKEN_CACHE_PACKAGE } from '../paths.ts';
+import { bundleLambdaModule, localBundleCode } from './bundle.ts';
 
 /** Node.js 24 on Lambda. */
 export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -13,15 +14,14 @@ export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /** Log retention for every log group of the product: a year covers typical insurance audit look-backs (and CT.CLOUDWATCH.PR.2). */
 export const LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 
-/**
- * ESM bundles still meet CommonJS dependencies that call `require`; define it once per bundle.
- * `import.meta.url` is the bundle's own file, so resolution starts next to it.
- */
-export const ESM_REQUIRE_BANNER = "import { createRequire as __psCreateRequire } from 'node:module'; const require = __psCreateRequire(import.meta.url);";
+/** The `POWERTOOLS_SERVICE_NAME` of a function: one per function, so logs tell them apart (CONTRACTS.md §2). */
+export const serviceNameOf = (name: string): string => `producersync-${name}`;
 
 export interface ProducerSyncFunctionProps {
-  /** Handler source relative to the project root, e.g. `lambdas/sync/prepare.ts`. */
+  /** Handler source relative to the package root, e.g. `lambdas/sync/prepare.ts`. */
   readonly entry: string;
+  /** Short name of the function, e.g. `sync-pages`: its Powertools service name is `producersync-<name>`. */
+  readonly name: string;
   /** Human-readable purpose, shown in the Lambda console. */
   readonly description: string;
   /** @default Duration.seconds(30) */
@@ -40,19 +40,17 @@ export interface ProducerSyncFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Key encrypting the log group (its policy must admit CloudWatch Logs). @default AWS-owned encryption */
   readonly logEncryptionKey?: kms.IKey;
-  /** Powertools service name (also the `service` metric dimension). @default 'producersync-aws' */
-  readonly serviceName?: string;
 }
 
 /**
- * One Lambda function the way every ProducerSync function is built: Node.js 24 on ARM64,
- * an ESM bundle (`.mjs`, minified, with source maps) that leaves the AWS SDK and the token
- * layer package external, its own log group with retention, and its own role that can only
- * write to that log group. Callers grant everything else.
+ * One Lambda function the way every ProducerSync function is built: Node.js 24 on ARM64, an ESM
+ * bundle (`index.mjs`, minified, with a source map) built from this package's sources that leaves
+ * the AWS SDK and the token layer package external, its own log group with retention, and its own
+ * role that can only write to that log group. Callers grant everything else.
  */
 export class ProducerSyncFunction extends Construct {
   /** The function. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** Its execution role: starts with log-group write only (plus X-Ray when tracing). */
   public readonly role: iam.Role;
   /** Its log group. */
@@ -73,11 +71,11 @@ export class ProducerSyncFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     const tracing = props.tracing ?? true;
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: `${PROJECT_ROOT}/${props.entry}`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+    this.function = new lambda.Function(this, 'Function', {
+      code: localBundleCode(props.entry, (outputDir) =>
+        bundleLambdaModule({ entry: props.entry, outfile: `${outputDir}/index.mjs`, external: ['@aws-sdk/*', TOKEN_CACHE_PACKAGE] }),
+      ),
+      handler: 'index.handler',
       description: props.description,
       runtime: NODE_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -89,20 +87,11 @@ export class ProducerSyncFunction extends Construct {
       tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: 'ProducerSync',
+        POWERTOOLS_SERVICE_NAME: serviceNameOf(props.name),
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // Readable stack traces for about 5 ms per cold start (lib/constructs/bundle.ts).
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
-      },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        externalModules: ['@aws-sdk/*', TOKEN_CACHE_PACKAGE],
-        logLevel: nodejs.LogLevel.ERROR, // keeps `cdk synth --quiet` quiet
       },
     });
 
