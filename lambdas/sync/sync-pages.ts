@@ -8,7 +8,7 @@ import { createProducerSyncClient } from '#producersync/client';
 import { loadCredentials } from '#producersync/credentials';
 import { ENDPOINTS, API_LIMITS, isEndpointName } from '#producersync/endpoints';
 import { ProducerSyncHttpError, RateLimitedError, safePath } from '#producersync/errors';
-import { createDynamoRateBudget } from '#producersync/rate-budget';
+import { createDynamoRateBudget } from '#producersync/dynamo-rate-budget';
 import {
   afterPage,
   CheckpointConflictError,
@@ -190,6 +190,7 @@ async function createDefaultDeps(): Promise<SyncPagesDeps> {
   const credentials = await loadCredentials(requiredEnv('PRODUCERSYNC_SECRET_ARN'), { refresh: rereadCredentials });
   rereadCredentials = false;
   const rateBudget = createDynamoRateBudget({
+    client,
     tableName: controlTable,
     name: RATE_BUDGET_NAME,
     perMinute: numberEnv('API_REQUESTS_PER_MINUTE', API_LIMITS.apiRequestsPerMinute),
