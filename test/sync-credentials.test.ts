@@ -1,5 +1,5 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dynamoClient, secretsClient } from '#commons/clients';
 import { lambdaContext } from '#local/lambda-context';
 import { startSimulator, type Simulator } from '#sim/server';
@@ -25,6 +25,8 @@ beforeAll(async () => {
   resources = await provisionTestResources('synccred');
   sim = await startSimulator({ npns: 10, seed: 5 });
   Object.assign(process.env, resources.functionEnv.SyncPagesFunction);
+  // As every local run does: the API URLs of the function's environment point at the simulator.
+  Object.assign(process.env, { PRODUCERSYNC_API_BASE_URL: sim.apiBaseUrl, PRODUCERSYNC_TOKEN_URL: sim.tokenUrl });
 });
 afterAll(async () => {
   await sim?.close();
@@ -53,5 +55,17 @@ describe('sync-pages handler (deployed wiring: secret, shared rate budget, envir
     expectLambdaContextOnEveryLine(lines, 'producersync-sync-pages');
     expect(lines.find((l) => l.message === 'endpoint done')).toMatchObject({ correlation_id: 'cred-run', endpoint: 'entities' });
     expect(await checkpoints.load('cred-run', 'entities')).toMatchObject({ done: true, recordsSeen: sim.groundTruth('entities').length });
+  });
+
+  it('runs from a secret that holds only the client credentials, with the URLs from its environment', async () => {
+    await secretsClient().send(
+      new PutSecretValueCommand({ SecretId: resources.resources.ProducerSyncCredentials!.arn, SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local' }) }),
+    );
+    // A new container: nothing cached from the other test.
+    vi.resetModules();
+    const fresh = (await import('#sync/sync-pages')).handler;
+    const event = { runId: 'url-run', endpoint: 'otherNames' as const, mode: 'backfill' as const, updatedSince: null, npns: null };
+    expect(await fresh(event, lambdaContext('producersync-sync-pages'))).toMatchObject({ done: true });
+    expect(sim.requests.some((r) => r.kind === 'api' && r.path === '/v2/otherNames')).toBe(true);
   });
 });
