@@ -1,20 +1,20 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '#local/lambda-context';
 import { addLambdaContext, logger, redact, withCorrelationId } from '#commons/logger';
 import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
 
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.resetModules();
-});
-
 describe('logger', () => {
   it('logs under the POWERTOOLS_SERVICE_NAME of its function', async () => {
+    // The name is read when the module loads: load a fresh copy, as a new Lambda container would.
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'producersync-webhook');
     vi.resetModules();
-    const fresh = (await import('#commons/logger')).logger;
-    const lines = await captureLogLines(async () => fresh.info('hello'));
-    expect(lines).toEqual([expect.objectContaining({ message: 'hello', service: 'producersync-webhook' })]);
+    try {
+      const fresh = (await import('#commons/logger')).logger;
+      const lines = await captureLogLines(async () => fresh.info('hello'));
+      expect(lines).toEqual([expect.objectContaining({ message: 'hello', service: 'producersync-webhook' })]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('puts the Lambda context on every line after addLambdaContext', async () => {

@@ -2,16 +2,16 @@ import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dy
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emptyCounts } from '#sync/checkpoint';
-import { createDynamoRunStore, loadRun, runRecordOf, type RunFinish, type RunStore } from '#sync/run-record';
-import { createControlTable } from './sync-fixtures.ts';
+import { createDynamoRunStore, loadRun, runRecordOf, type RunFinish } from '#sync/run-record';
+import { createControlTable, uniqueName } from './sync-fixtures.ts';
 
 const admin = new DynamoDBClient({});
-let tableName: string;
-let runs: RunStore;
+/** One control table for the file (each test uses its own run ids); the store sends nothing until used. */
+const tableName = uniqueName('control');
+const runs = createDynamoRunStore({ client: admin, tableName });
 
 beforeAll(async () => {
-  tableName = await createControlTable(admin);
-  runs = createDynamoRunStore({ client: admin, tableName });
+  await createControlTable(admin, tableName);
 });
 
 const finish = (overrides: Partial<RunFinish> = {}): RunFinish => ({
