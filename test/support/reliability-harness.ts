@@ -104,7 +104,10 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
   const credentials: ProducerSyncCredentials = { clientId: 'reliability', clientSecret, tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl };
   await secretsClient().send(new PutSecretValueCommand({ SecretId: resources.resources.ProducerSyncCredentials!.arn, SecretString: JSON.stringify(credentials) }));
   const pageSize = options.pageSize ?? 10;
+  // The synthesized environments, with the API URLs pointed at the simulator as every local run does (CONTRACTS §1).
   Object.assign(process.env, resources.functionEnv.PrepareFunction, resources.functionEnv.SyncPagesFunction, resources.functionEnv.FinalizeFunction, {
+    PRODUCERSYNC_API_BASE_URL: sim.apiBaseUrl,
+    PRODUCERSYNC_TOKEN_URL: sim.tokenUrl,
     PAGE_SIZE: String(pageSize),
     API_REQUESTS_PER_MINUTE: '60000',
   });
