@@ -5,6 +5,7 @@ import { createDynamoEventDedup, type EventDedup } from '#dispatcher/dedup';
 import { createDynamoNpnStatusStore, type NpnStatusStore } from '#dispatcher/npn-status';
 import { createDynamoPendingActivationStore, type PendingActivationStore } from '#dispatcher/pending-activations';
 import { createSfnSyncExecutions, type SyncExecutions } from '#dispatcher/sync-executions';
+import { UNLIMITED_BUDGET, type TimeBudget } from '#dispatcher/time-budget';
 
 /** Everything the dispatcher acts through. */
 export interface DispatcherDeps {
@@ -12,6 +13,8 @@ export interface DispatcherDeps {
   npnStatus: NpnStatusStore;
   pendingActivations: PendingActivationStore;
   executions: SyncExecutions;
+  /** The invocation's time: bulk work stops starting steps when it runs out. */
+  budget: TimeBudget;
 }
 
 /** Options of `createDispatcherDeps`. */
@@ -24,6 +27,8 @@ export interface DispatcherDepsOptions {
   controlTableName: string;
   /** The sync state machine. */
   stateMachineArn: string;
+  /** @default unlimited (the handler passes its Lambda context's) */
+  budget?: TimeBudget;
 }
 
 /** The DynamoDB and Step Functions adapters of every dispatcher dependency. */
@@ -34,5 +39,6 @@ export function createDispatcherDeps(options: DispatcherDepsOptions): Dispatcher
     npnStatus: createDynamoNpnStatusStore({ client, tableName: dataTableName }),
     pendingActivations: createDynamoPendingActivationStore({ client, tableName: controlTableName }),
     executions: createSfnSyncExecutions({ client: options.sfn, stateMachineArn: options.stateMachineArn }),
+    budget: options.budget ?? UNLIMITED_BUDGET,
   };
 }

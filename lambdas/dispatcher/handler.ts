@@ -10,18 +10,20 @@ import { sfnClient } from '#commons/sfn-client';
 import { createDispatcherDeps, type DispatcherDeps } from '#dispatcher/deps';
 import { dispatchBatch } from '#dispatcher/dispatch';
 import { isScheduledEvent, runScheduledAction, type ScheduledAction, type ScheduledActionName, type ScheduledActionResult } from '#dispatcher/schedule';
+import { lambdaTimeBudget } from '#dispatcher/time-budget';
 
 /** What invokes the dispatcher. */
 export type DispatcherEvent = SQSEvent | ScheduledAction<string>;
 
 /** Read on every invocation: building the stores is cheap and the clients are shared. */
-const deps = (): DispatcherDeps =>
+const deps = (context?: Context): DispatcherDeps =>
   createDispatcherDeps({
     dynamo: dynamoClient(),
     sfn: sfnClient(),
     dataTableName: requiredEnv('DATA_TABLE_NAME'),
     controlTableName: requiredEnv('CONTROL_TABLE_NAME'),
     stateMachineArn: requiredEnv('STATE_MACHINE_ARN'),
+    budget: lambdaTimeBudget(context),
   });
 
 /** The dispatcher handler. */
@@ -30,7 +32,7 @@ export async function handler<A extends ScheduledActionName>(event: ScheduledAct
 export async function handler(event: DispatcherEvent, context?: Context): Promise<SQSBatchResponse | ScheduledActionResult>;
 export async function handler(event: DispatcherEvent, context?: Context): Promise<SQSBatchResponse | ScheduledActionResult> {
   addLambdaContext(context);
-  if ('Records' in event && Array.isArray(event.Records)) return dispatchBatch(deps(), event.Records);
-  if (isScheduledEvent(event)) return runScheduledAction(deps(), event);
+  if ('Records' in event && Array.isArray(event.Records)) return dispatchBatch(deps(context), event.Records);
+  if (isScheduledEvent(event)) return runScheduledAction(deps(context), event);
   throw new Error('dispatcher received an event it does not handle');
 }
