@@ -47,6 +47,8 @@ export interface Checkpoint extends EndpointCounts {
   /** The account's API does not serve this optional endpoint (404 on its first page). */
   unsupported?: boolean;
   lastError?: string;
+  /** In a run of listed NPNs: those this endpoint returned records for so far (sync/backfill-npns.ts). */
+  npnsWithRecords?: string[];
 }
 
 /** Another invocation saved this checkpoint first: reload it instead of overwriting its progress. */
@@ -171,5 +173,6 @@ function fromItem(runId: string, endpoint: EndpointName, item: Record<string, un
   }
   if (item.unsupported === true) checkpoint.unsupported = true;
   if (typeof item.lastError === 'string') checkpoint.lastError = item.lastError;
+  if (Array.isArray(item.npnsWithRecords)) checkpoint.npnsWithRecords = item.npnsWithRecords.filter((npn): npn is string => typeof npn === 'string');
   return checkpoint;
 }

@@ -1,12 +1,16 @@
 /**
  * `RecordRun` task (Lambda `producersync-finalize`): reads the endpoints' checkpoints, writes the run
- * record and returns the Map items of the endpoints still to finish (docs/SYNC.md, step 3).
+ * record and returns the Map items of the endpoints still to finish (docs/SYNC.md, step 3). A run of
+ * listed NPNs (an activation backfill) also takes the NPNs that returned records out of its pending
+ * activation group (sync/backfill-npns.ts).
  */
 import type { Context } from 'aws-lambda';
 import { dynamoClient } from '#commons/dynamo-client';
 import { requiredEnv } from '#commons/env';
 import { addLambdaContext, logger } from '#commons/logger';
 import { publishCounts } from '#commons/metrics';
+import { createDynamoPendingActivationStore } from '#dispatcher/pending-activations';
+import { npnsFound } from '#sync/backfill-npns';
 import { createDynamoCheckpointStore } from '#sync/checkpoint';
 import { finalizeItems, type FinalizeEvent, type FinalizeResult } from '#sync/events';
 import { createDynamoRunStore } from '#sync/run-record';
@@ -32,6 +36,12 @@ export const handler = async (event: FinalizeEvent, context?: Context): Promise<
     finishedAt: finishedAt.toISOString(),
     durationMs: Number.isNaN(startedAtMs) ? 0 : Math.max(0, finishedAt.getTime() - startedAtMs),
   });
+  const found = items[0]?.npns ? npnsFound(loaded) : [];
+  if (found.length > 0) {
+    // Idempotent: a second RecordRun (after ResumeFailed) takes out the same NPNs again.
+    await createDynamoPendingActivationStore(store).resolve(runId, found);
+    logger.info('pending activations resolved', { npnCount: found.length });
+  }
   if (summary.status === 'SUCCEEDED') publishCounts({ RunsSucceeded: 1 });
   logger.info('run recorded', { status: summary.status, totals: summary.totals, failedEndpoints: summary.failedEndpoints });
   return { status: summary.status, failedEndpoints: toResume };

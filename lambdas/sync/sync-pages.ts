@@ -24,6 +24,7 @@ import {
   type Checkpoint,
   type CheckpointStore,
 } from '#sync/checkpoint';
+import { withNpnsFound } from '#sync/backfill-npns';
 import { atFirstPage, currentPageUrl } from '#sync/cursor';
 import { createDynamoRecordStore } from '#sync/dynamo-record-store';
 import { assertSyncPagesEvent, type SyncPagesEvent, type SyncPagesResult } from '#sync/events';
@@ -114,7 +115,7 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
       if (page.nextUrl !== null && page.nextUrl === url) throw new Error(`next page URL repeats the current one (${safePath(url)})`);
 
       const outcome = await store.applyPage(endpoint, page.records);
-      const next = afterPage(checkpoint, page.records.length, outcome, page.nextUrl);
+      const next = withNpnsFound(afterPage(checkpoint, page.records.length, outcome, page.nextUrl), event, page.records);
       try {
         await deps.checkpoints.save(next, checkpoint.pages);
         checkpoint = next;
