@@ -10,12 +10,13 @@ export const TABLE_ACCESS = {
   // sync/dynamo-record-store.ts (BatchGetItem of stored hashes, conditional PutItem); sync/checkpoint.ts,
   // sync/quarantine.ts, producersync/rate-budget.ts on the control table
   syncPages: { data: { actions: ['BatchGetItem', 'PutItem'] }, control: { actions: ['GetItem', 'PutItem', 'UpdateItem'] } },
-  // sync/run-record.ts loadRun/finishRun, sync/checkpoint.ts load
+  // sync/run-record.ts loadRun/finishRun, sync/checkpoint.ts load, dispatcher/pending-activations.ts resolve (UpdateItem)
   finalize: { control: { actions: ['GetItem', 'UpdateItem'] } },
-  // dispatcher/npn-status.ts (PutItem), dispatcher/activations.ts (Query of one NPN's items); dedup.ts
-  // (PutItem, UpdateItem) and activations.ts (GetItem, PutItem, DeleteItem, Query on byKind) on the control table
+  // dispatcher/npn-status.ts (conditional Puts, in TransactWriteItems: IAM checks them as PutItem; BatchGetItem
+  // of statuses); dedup.ts (UpdateItem) and pending-activations.ts (GetItem, PutItem, UpdateItem, DeleteItem,
+  // Query on byKind) on the control table
   dispatcher: {
-    data: { actions: ['Query', 'PutItem'] },
+    data: { actions: ['BatchGetItem', 'PutItem'] },
     control: { actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: ['byKind'] },
   },
 } as const satisfies Record<string, { data?: TableAccess; control?: TableAccess }>;
