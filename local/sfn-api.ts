@@ -38,6 +38,8 @@ export interface SfnApi extends LocalService {
   executions(): ExecutionRecord[];
   /** Resolves once no execution is running (redrives started meanwhile included). */
   waitForAll(): Promise<void>;
+  /** Resolves with the execution once it is no longer running. */
+  waitFor(executionArn: string): Promise<ExecutionRecord>;
 }
 
 // Step Functions rejects names with whitespace, wildcards, brackets, control characters and these punctuation marks.
@@ -88,7 +90,10 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
         execution.error = run.error;
         execution.cause = run.cause;
       })
-      .finally(() => running.delete(execution.executionArn));
+      .finally(() => {
+        // A redrive may already have registered its own run under this ARN.
+        if (running.get(execution.executionArn)?.promise === promise) running.delete(execution.executionArn);
+      });
     running.set(execution.executionArn, { promise, abort });
   };
 
@@ -205,6 +210,13 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
     executions: () => [...executions.values()],
     async waitForAll() {
       while (running.size > 0) await Promise.all([...running.values()].map((r) => r.promise));
+    },
+    async waitFor(executionArn) {
+      // A redrive started meanwhile registers a new run under the same ARN: wait for that one too.
+      for (let run = running.get(executionArn); run; run = running.get(executionArn)) await run.promise;
+      const execution = executions.get(executionArn);
+      if (!execution) throw new Error(`No execution ${executionArn}`);
+      return execution;
     },
     async stop() {
       for (const r of running.values()) r.abort.abort();
