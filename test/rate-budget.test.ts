@@ -1,9 +1,11 @@
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createProducerSyncClient } from '#producersync/client';
 import { RateLimitedError } from '#producersync/errors';
 import { createDynamoRateBudget, createLocalRateBudget, rateBucketKey, readServerRateState, type RateBudget } from '#producersync/rate-budget';
 import { startSimulator, type Simulator } from '#sim/server';
+import { createTablesFromTemplates } from '#local/provision';
+import { appTemplates } from '#local/synth';
 
 /** Largest number of timestamps inside any window [t, t + windowMs). */
 function maxInWindow(times: number[], windowMs: number): number {
@@ -437,20 +439,7 @@ describe('createDynamoRateBudget (DynamoDB Local)', () => {
   const tableName = `rate-budget-${process.pid}-${Date.now()}`;
   beforeAll(async () => {
     dynamo = new DynamoDBClient({ endpoint: inject('dynamoEndpoint') });
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createTablesFromTemplates(await appTemplates(), { ControlTable: tableName }, { dynamo });
   });
 
   it('three Lambdas sharing one bucket get the budget once between them, not three times', async () => {

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { isCalendarDate } from '#sync/record-validation';
+import { startHarness, type LocalHarness } from '#local/harness';
+import { runExecution } from '../local-deployment/outcome.ts';
 import { elapsedLog, reportOutcome } from '../support/console-report.ts';
-import { startLocalStack, type LocalStack } from '../support/local-stack.ts';
 import { watchRunProgress } from '../support/run-progress.ts';
-import { writeJsonLines } from '../support/table-export.ts';
+import { readSyncedRecords, writeJsonLines } from '../support/table-export.ts';
 
 const HELP = `usage: producersync sync --local (--full | --run-date YYYY-MM-DD) --api-base-url URL --token-url URL
                         --client-id ID --client-secret SECRET [--out FILE]
@@ -84,16 +85,16 @@ export async function run(args: string[]): Promise<number> {
   const log = elapsedLog();
   // A secret can still surface inside an upstream error message; it never reaches the terminal.
   const redact = (text: string): string => text.replaceAll(options.clientSecret, '[redacted]');
-  let stack: LocalStack | undefined;
+  let harness: LocalHarness | undefined;
   let progress: { stop(): void } | undefined;
   try {
-    stack = await startLocalStack({ log });
+    harness = await startHarness({ log, dynamo: { javaOptions: ['-XX:+UseSerialGC'] }, exitOnSignal: (signal) => (signal === 'SIGINT' ? 130 : 143) });
     const { clientId, clientSecret, tokenUrl, apiBaseUrl } = options;
-    await stack.putCredentials({ clientId, clientSecret, tokenUrl, apiBaseUrl });
+    await harness.useProducerSyncApi({ clientId, clientSecret, tokenUrl, apiBaseUrl });
     const name = 'runDate' in options.input ? `cli-run-${options.input.runDate}-${Date.now()}` : `cli-full-${Date.now()}`;
-    progress = watchRunProgress({ dynamo: stack.dynamo, controlTable: stack.resources.controlTable, runId: () => name, log });
+    progress = watchRunProgress({ dynamo: harness.dynamo, controlTable: harness.resources.controlTable, runId: () => name, log });
     log(`${name}: ${JSON.stringify(options.input)} against ${apiBaseUrl}`);
-    const outcome = await stack.runExecution(name, options.input);
+    const outcome = await runExecution(harness, name, options.input);
     progress.stop();
     reportOutcome({ ...outcome, ...(outcome.failure ? { failure: redact(outcome.failure) } : {}) }, (line) => log(redact(line)));
     if (outcome.status !== 'SUCCEEDED') {
@@ -101,17 +102,17 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     if (options.out) {
-      const lines = await stack.readRecords();
+      const lines = await readSyncedRecords(harness.dynamo, harness.resources.dataTable);
       await writeJsonLines(options.out, lines);
       log(`wrote ${lines.length.toLocaleString('en-US')} records to ${options.out}`);
     }
     return 0;
   } catch (error) {
-    if (stack?.interrupted) return 130;
+    if (harness?.interrupted) return 130;
     console.error(`producersync sync: ${redact(error instanceof Error ? error.message : String(error))}`);
     return 1;
   } finally {
     progress?.stop();
-    await stack?.stop();
+    await harness?.stop();
   }
 }

@@ -9,6 +9,7 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { expect } from 'vitest';
 import { secretsClient } from '#commons/clients';
+import { loadHandlers } from '#local/handlers';
 import { loadStateMachine, type Asl, type LambdaHandler } from '#local/state-machine';
 import { createProducerSyncClient, type ProducerSyncClientOptions } from '#producersync/client';
 import type { ProducerSyncCredentials } from '#producersync/credentials';
@@ -18,8 +19,6 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '#sim/serv
 import { createCheckpointStore } from '#sync/checkpoint';
 import { createDynamoRecordStore } from '#sync/dynamo-record-store';
 import type { SyncPagesEvent } from '#sync/events';
-import { handler as finalize } from '#sync/finalize';
-import { handler as prepare } from '#sync/prepare';
 import { createDynamoQuarantine } from '#sync/quarantine';
 import { syncPages, type SyncPagesDeps } from '#sync/sync-pages';
 import { compareWithTruth, readSyncedRecords, type Comparison } from '../../scripts/support/table-export.ts';
@@ -118,6 +117,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
     API_REQUESTS_PER_MINUTE: '60000',
   });
   const asl = loadStateMachine(resources.stacks, 'SyncStateMachine', { physical: resources.physical });
+  const realHandlers = await loadHandlers(['PrepareFunction', 'FinalizeFunction']);
   const admin = new DynamoDBClient({});
   const clock = new SimulatedClock();
 
@@ -164,7 +164,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       };
     },
     handlers(syncPagesHandler, finalizeHandler) {
-      return { PrepareFunction: prepare as LambdaHandler, SyncPagesFunction: syncPagesHandler, FinalizeFunction: finalizeHandler ?? (finalize as LambdaHandler) };
+      return { ...realHandlers, SyncPagesFunction: syncPagesHandler, ...(finalizeHandler ? { FinalizeFunction: finalizeHandler } : {}) };
     },
     async compare(tables, npns) {
       return compareWithTruth(await readSyncedRecords(admin, tables.data), truth(npns));
