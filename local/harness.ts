@@ -17,12 +17,13 @@ import { handlerFor, loadHandlers, FUNCTION_IDS, type HandlerMap } from '#local/
 import { startHttpFront, type HttpHandler } from '#local/http-front';
 import { pollQueue, pollStream, type Poller, type SqsHandler, type StreamHandler } from '#local/pollers';
 import { provisionFromTemplates, type ProvisionResult } from '#local/provision';
+import { startScheduler, type Scheduler } from '#local/schedules';
 import { startSfnApi, type ExecutionRecord, type SfnApi } from '#local/sfn-api';
 import { startStandIns, type StandIns, type StandInsOptions } from '#local/stand-ins';
 import { loadStateMachine, type Asl } from '#local/state-machine';
 import { appTemplates } from '#local/synth';
 import { resourcesOfType, type StackTemplate } from '#local/template';
-import { eventSourceMappings, httpRoutes } from '#local/wiring';
+import { eventSourceMappings, httpRoutes, scheduleRules } from '#local/wiring';
 
 export interface HarnessOptions extends StandInsOptions {
   /** Physical names are `<prefix>-<ConstructId>`; default a fresh `local-<random>` (a throw-away deployment). */
@@ -35,6 +36,8 @@ export interface HarnessOptions extends StandInsOptions {
   environment?: Record<string, string>;
   /** What each Wait state waits: `'as-defined'` (default: a 429's Retry-After is honoured, as in AWS) or milliseconds. */
   waitOverride?: number | 'as-defined';
+  /** Keep the Step Functions stand-in's execution records in this file; `resumeExecutions()` runs the unfinished ones again. */
+  executionsFile?: string;
   /** Progress lines ("DynamoDB Local at ..."). */
   log?: (message: string) => void;
   /**
@@ -89,7 +92,7 @@ export interface LocalHarness {
   /** The Svix signing secret the webhook function verifies deliveries with. */
   setWebhookSecret(secret: string): Promise<void>;
   /** Starts the HTTP API front (every route of the templates) and the event source mappings' pollers. */
-  startIngest(options?: { port?: number; host?: string }): Promise<Ingest>;
+  startIngest(options?: { port?: number }): Promise<Ingest>;
   /**
    * Hands every data-table change from now on (or from the horizon) to `onChanges`, in stream order. Resolves once
    * the reader holds its shard iterators. From `LATEST`, call it once the table has items: DynamoDB Local fails a
@@ -97,6 +100,10 @@ export interface LocalHarness {
    * the start of the shard).
    */
   followChanges(onChanges: (records: DynamoDBRecord[]) => void | Promise<void>, options?: { startingPosition?: 'LATEST' | 'TRIM_HORIZON' }): Promise<void>;
+  /** Runs the EventBridge schedules of the templates (each rule's target with its input); `stateFile` keeps their next firings. */
+  startSchedules(options?: { stateFile?: string }): Scheduler;
+  /** Runs again, under their own names, the executions the executions file holds as RUNNING (see SfnApi.resumeStored). */
+  resumeExecutions(): string[];
   /** StartExecution on the Step Functions stand-in; returns the execution ARN. */
   startExecution(name: string, input: unknown, stateMachineArn?: string): Promise<string>;
   /** The execution once it has ended. */
@@ -200,7 +207,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<LocalH
       const arn = required(provisioned.resources[constructId]?.arn, `state machine ${constructId}`);
       stateMachines[arn] = loadStateMachine(stacks, constructId, { physical: provisioned.physical });
     }
-    const sfn = await startSfnApi({ stateMachines, handlers, waitOverride: options.waitOverride ?? 'as-defined' });
+    const sfn = await startSfnApi({
+      stateMachines,
+      handlers,
+      waitOverride: options.waitOverride ?? 'as-defined',
+      ...(options.executionsFile ? { storeFile: options.executionsFile } : {}),
+    });
     standIns.addSfn(sfn);
 
     const dynamo = new DynamoDBClient({});
@@ -276,6 +288,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<LocalH
         // The first idle poll has taken the shard iterators, so every later change is seen.
         await follower.drain(30_000);
       },
+      startSchedules(scheduleOptions = {}) {
+        const scheduler = startScheduler({ rules: scheduleRules(stacks, provisioned), handlers, log, ...scheduleOptions });
+        stops.push(() => scheduler.stop());
+        return scheduler;
+      },
+      resumeExecutions: () => sfn.resumeStored(),
       async startExecution(name, input, stateMachineArn = resources.stateMachineArn) {
         const started = await sfnClient().send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
         return required(started.executionArn, 'executionArn from StartExecution');

@@ -4,23 +4,25 @@
  * The Step Functions API stand-in joins later, once the handlers it runs are loaded.
  */
 import { applyEnv, localAwsEnv, type LocalEndpoints } from '#local/aws-env';
-import { startDynamoDbLocal, type DynamoDbLocalOptions, type LocalService } from '#local/dynamodb-local';
-import { startSqs } from '#local/fauxqs';
+import { startDynamoDbLocal, type DynamoDbLocal, type DynamoDbLocalOptions, type LocalService } from '#local/dynamodb-local';
+import { startSqs, type SqsOptions } from '#local/fauxqs';
 import { startSecretsManager } from '#local/secrets-manager';
 
 export interface StandInsOptions {
   /** An already running DynamoDB Local (the test run's shared one); without it one is started here. */
   dynamoEndpoint?: string;
-  /** How the DynamoDB Local started here runs (in memory by default). */
+  /** How the DynamoDB Local started here runs (in memory by default; `dbPath` persists, `isolateNetwork` hides it). */
   dynamo?: DynamoDbLocalOptions;
-  /** Start fauxqs in this process (default true). */
-  sqs?: boolean;
+  /** Start fauxqs in this process (default true), optionally with a journal that keeps the queues across restarts. */
+  sqs?: boolean | SqsOptions;
   /** Start the Secrets Manager shim in this process (default true). */
   secrets?: boolean;
 }
 
 export interface StandIns {
   readonly endpoints: LocalEndpoints & { dynamo: string };
+  /** The DynamoDB Local started here (its process ids, whether it is off the network); absent when attached. */
+  readonly dynamoLocal?: DynamoDbLocal;
   /** The variables applied to process.env (handy to pass to a child process). */
   readonly env: Record<string, string>;
   /** Points AWS_ENDPOINT_URL_SFN (and the shared SFN client) at a Step Functions stand-in and stops it with the rest. */
@@ -36,7 +38,7 @@ export async function startStandIns(options: StandInsOptions = {}): Promise<Stan
   };
   const starting = await Promise.allSettled([
     options.dynamoEndpoint ? undefined : startDynamoDbLocal(options.dynamo),
-    options.sqs === false ? undefined : startSqs(),
+    options.sqs === false ? undefined : startSqs(options.sqs === true || options.sqs === undefined ? {} : options.sqs),
     options.secrets === false ? undefined : startSecretsManager(),
   ]);
   for (const result of starting) if (result.status === 'fulfilled' && result.value) started.push(result.value);
@@ -46,9 +48,13 @@ export async function startStandIns(options: StandInsOptions = {}): Promise<Stan
     await stopAll();
     throw failed.reason;
   }
-  const [dynamo, sqs, secrets] = starting.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+  const [dynamo, sqs, secrets] = starting.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as [
+    DynamoDbLocal | undefined,
+    LocalService | undefined,
+    LocalService | undefined,
+  ];
   const endpoints: StandIns['endpoints'] = {
-    dynamo: options.dynamoEndpoint ?? (dynamo as LocalService).endpoint,
+    dynamo: options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint,
     ...(sqs ? { sqs: sqs.endpoint } : {}),
     ...(secrets ? { secrets: secrets.endpoint } : {}),
   };
@@ -56,6 +62,7 @@ export async function startStandIns(options: StandInsOptions = {}): Promise<Stan
   applyEnv(env);
   return {
     endpoints,
+    ...(dynamo ? { dynamoLocal: dynamo } : {}),
     get env() {
       return env;
     },
