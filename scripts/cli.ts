@@ -9,6 +9,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (ar
   rerun: { summary: 'start a sync execution for a runDate in the deployed account', load: () => import('./commands/rerun.ts') },
   backfill: { summary: 'start a backfill execution for NPNs in the deployed account', load: () => import('./commands/backfill.ts') },
   runs: { summary: 'list recent run records from the control table', load: () => import('./commands/runs.ts') },
+  local: { summary: 'up: run the app on this machine until Ctrl-C; send-webhook: a signed updates_available to it', load: () => import('./local-deployment/command.ts') },
+  reconcile: { summary: 'start a reconcile run ({"mode":"reconcile"}) in the deployed account or --local', load: () => import('./commands/reconcile.ts') },
+  export: { summary: 'write the data table as JSON lines (as sync --out) from the deployed account or --local', load: () => import('./commands/export.ts') },
 };
 
 export function usage(): string {

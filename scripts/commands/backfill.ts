@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { connectLocalDeployment } from '../local-deployment/connect.ts';
 import { resolveDeployed } from '../support/deployed-stack.ts';
 import { startAndMaybeWait } from '../support/start-execution.ts';
 import { chunked } from '#commons/chunked';
 import { MAX_BACKFILL_NPNS } from '#sync/sync-input';
 import { parseNpnList } from '../support/npn-list.ts';
 
-const HELP = `usage: producersync backfill (--npns N1,N2,... | --file F | --all) [--wait] [--name NAME] [--state-machine-arn ARN] [--region R]
+const HELP = `usage: producersync backfill (--npns N1,N2,... | --file F | --all) [--wait] [--name NAME] [--state-machine-arn ARN] [--region R] [--local [--data-dir DIR]]
 
 Starts a full pull (no updatedSince) in the deployed account with {"mode":"backfill","npns":[...]}
 (or {"mode":"backfill"} with --all) and prints the execution's console link. --npns and --file
@@ -25,6 +26,8 @@ export async function run(args: string[]): Promise<number> {
       name: { type: 'string' },
       'state-machine-arn': { type: 'string' },
       region: { type: 'string' },
+      local: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -34,8 +37,9 @@ export async function run(args: string[]): Promise<number> {
     console.error(`give either --all or NPNs (--npns, --file)\n\n${HELP}`);
     return 2;
   }
-  const deployed = await resolveDeployed(['stateMachineArn'], { stateMachineArn: values['state-machine-arn'], region: values.region });
-  const sfn = new SFNClient({ region: deployed.region });
+  const local = values.local ? connectLocalDeployment(values['data-dir']) : undefined;
+  const deployed = local ?? (await resolveDeployed(['stateMachineArn'], { stateMachineArn: values['state-machine-arn'], region: values.region }));
+  const sfn = local?.sfn ?? new SFNClient({ region: deployed.region });
   const name = values.name ?? `backfill-${Date.now()}`;
   if (values.all) return startAndMaybeWait(sfn, { stateMachineArn: deployed.stateMachineArn, input: { mode: 'backfill' }, name, wait: values.wait });
   const parts = chunked(npns, MAX_BACKFILL_NPNS);

@@ -7,10 +7,11 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 export interface DeployedResources {
   stateMachineArn: string;
   controlTableName: string;
+  dataTableName: string;
   region: string;
 }
 
-type Needed = 'stateMachineArn' | 'controlTableName';
+type Needed = 'stateMachineArn' | 'controlTableName' | 'dataTableName';
 
 const STACKS = { sync: 'ProducerSyncSync', data: 'ProducerSyncData' } as const;
 
@@ -22,17 +23,19 @@ async function stackOutputs(client: CloudFormationClient, stackName: string): Pr
 
 export async function resolveDeployed<K extends Needed>(
   need: readonly K[],
-  flags: { stateMachineArn?: string; controlTable?: string; region?: string },
+  flags: { stateMachineArn?: string; controlTable?: string; dataTable?: string; region?: string },
 ): Promise<Pick<DeployedResources, K | 'region'>> {
   const region = flags.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   let stateMachineArn = flags.stateMachineArn ?? process.env.PRODUCERSYNC_STATE_MACHINE_ARN;
   let controlTableName = flags.controlTable ?? process.env.PRODUCERSYNC_CONTROL_TABLE;
+  let dataTableName = flags.dataTable ?? process.env.PRODUCERSYNC_DATA_TABLE;
   const wants = (k: Needed) => (need as readonly Needed[]).includes(k);
-  if ((wants('stateMachineArn') && !stateMachineArn) || (wants('controlTableName') && !controlTableName)) {
+  if ((wants('stateMachineArn') && !stateMachineArn) || (wants('controlTableName') && !controlTableName) || (wants('dataTableName') && !dataTableName)) {
     const cfn = new CloudFormationClient({ region });
     try {
       if (wants('stateMachineArn') && !stateMachineArn) stateMachineArn = (await stackOutputs(cfn, STACKS.sync)).StateMachineArn;
       if (wants('controlTableName') && !controlTableName) controlTableName = (await stackOutputs(cfn, STACKS.data)).ControlTableName;
+      if (wants('dataTableName') && !dataTableName) dataTableName = (await stackOutputs(cfn, STACKS.data)).DataTableName;
     } catch (error) {
       throw new Error(
         `could not read the outputs of the deployed stacks (${error instanceof Error ? error.message : String(error)}); ` +
@@ -42,7 +45,8 @@ export async function resolveDeployed<K extends Needed>(
   }
   if (wants('stateMachineArn') && !stateMachineArn) throw new Error(`stack ${STACKS.sync} has no StateMachineArn output; pass --state-machine-arn`);
   if (wants('controlTableName') && !controlTableName) throw new Error(`stack ${STACKS.data} has no ControlTableName output; pass --control-table`);
-  return { stateMachineArn: stateMachineArn ?? '', controlTableName: controlTableName ?? '', region } as Pick<DeployedResources, K | 'region'>;
+  if (wants('dataTableName') && !dataTableName) throw new Error(`stack ${STACKS.data} has no DataTableName output; pass --data-table`);
+  return { stateMachineArn: stateMachineArn ?? '', controlTableName: controlTableName ?? '', dataTableName: dataTableName ?? '', region } as Pick<DeployedResources, K | 'region'>;
 }
 
 export function executionConsoleUrl(executionArn: string): string {
