@@ -239,7 +239,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<LocalH
         const { apiBaseUrl, tokenUrl, clientId, clientSecret, scope } = api;
         // The URLs go into the secret too: a sync Lambda built before PRODUCERSYNC_API_BASE_URL existed reads them there.
         await putSecret(resources.credentialsSecretArn, JSON.stringify({ clientId, clientSecret, ...(scope ? { scope } : {}), tokenUrl, apiBaseUrl }));
-        // Local runs point sync-pages at their API through these two variables of its environment (CONTRACTS.md §1).
+        // The deployment gives sync-pages its API URLs in these two variables; locally they point at the chosen API.
         const urls = { PRODUCERSYNC_API_BASE_URL: apiBaseUrl, PRODUCERSYNC_TOKEN_URL: tokenUrl };
         if (functionEnv.SyncPagesFunction) Object.assign(functionEnv.SyncPagesFunction, urls);
         Object.assign(process.env, urls);
