@@ -1,5 +1,5 @@
 /** How a run on the local harness ended, as the CLI reports it: the execution's status and the run record Finalize wrote. */
-import { loadRun } from '#sync/run-record';
+import { createDynamoRunStore } from '#sync/run-record';
 import type { LocalHarness } from '#local/harness';
 import type { RunRecord } from '../support/run-table.ts';
 
@@ -29,7 +29,7 @@ type Harness = Pick<LocalHarness, 'waitForExecution' | 'dynamo' | 'resources'>;
 /** The outcome of an execution (started by anyone: the dispatcher, an operator), once it has ended. */
 export async function outcomeOf(harness: Harness, executionArn: string): Promise<ExecutionOutcome> {
   const execution = await harness.waitForExecution(executionArn);
-  const run = (await loadRun(harness.dynamo, harness.resources.controlTable, execution.name)) as RunRecord | undefined;
+  const run: RunRecord | undefined = await createDynamoRunStore({ client: harness.dynamo, tableName: harness.resources.controlTable }).load(execution.name);
   return {
     name: execution.name,
     status: execution.status,
