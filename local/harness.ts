@@ -24,6 +24,7 @@ import { loadStateMachine, type Asl } from '#local/state-machine';
 import { appTemplates } from '#local/synth';
 import { resourcesOfType, type StackTemplate } from '#local/template';
 import { eventSourceMappings, httpRoutes, scheduleRules } from '#local/wiring';
+import { URL_VARIABLES } from '#producersync/credentials';
 
 export interface HarnessOptions extends StandInsOptions {
   /** Physical names are `<prefix>-<ConstructId>`; default a fresh `local-<random>` (a throw-away deployment). */
@@ -237,10 +238,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<LocalH
       handlers,
       async useProducerSyncApi(api) {
         const { apiBaseUrl, tokenUrl, clientId, clientSecret, scope } = api;
-        // The URLs go into the secret too: a sync Lambda built before PRODUCERSYNC_API_BASE_URL existed reads them there.
-        await putSecret(resources.credentialsSecretArn, JSON.stringify({ clientId, clientSecret, ...(scope ? { scope } : {}), tokenUrl, apiBaseUrl }));
-        // The deployment gives sync-pages its API URLs in these two variables; locally they point at the chosen API.
-        const urls = { PRODUCERSYNC_API_BASE_URL: apiBaseUrl, PRODUCERSYNC_TOKEN_URL: tokenUrl };
+        // The secret holds the client credentials only; the deployment gives sync-pages its API URLs in these two
+        // variables (CONTRACTS §1), and locally they point at the chosen API.
+        await putSecret(resources.credentialsSecretArn, JSON.stringify({ clientId, clientSecret, ...(scope ? { scope } : {}) }));
+        const urls = { [URL_VARIABLES.apiBaseUrl]: apiBaseUrl, [URL_VARIABLES.tokenUrl]: tokenUrl };
         if (functionEnv.SyncPagesFunction) Object.assign(functionEnv.SyncPagesFunction, urls);
         Object.assign(process.env, urls);
       },
