@@ -7,7 +7,8 @@ export const command = defineCommand({
   description:
     'Starts a reconcile run, {"mode":"reconcile"}: a full pass over every endpoint with the change-only rule, so only\n' +
     'drift is written (the weekly schedule starts the same), and prints the execution\'s console link. With --local, in\n' +
-    'the local deployment running on the data directory.',
+    'the local deployment running on the data directory. Until the sync engine implements reconcile runs (phase 2,\n' +
+    'issue 12), such a run fails at once with InvalidInput.',
   options: {
     ...executionOptions,
     ...localOptions,
