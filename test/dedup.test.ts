@@ -19,17 +19,22 @@ const item = async (eventId: string) => {
   return out.Item ? unmarshall(out.Item) : undefined;
 };
 
+/** The item a claim at `nowMs` leaves. */
+const claimedItem = (eventId: string, type: string, nowMs: number, extra: Record<string, unknown> = {}) => ({
+  pk: `EVENT#${eventId}`,
+  sk: 'EVENT',
+  type,
+  status: 'PENDING',
+  claimedAt: new Date(nowMs).toISOString(),
+  expiresAt: Math.floor(nowMs / 1000) + EVENT_TTL_DAYS * 86_400,
+  ...extra,
+});
+
 describe('event dedup store', () => {
   it('claims an event as PENDING with a 30-day TTL, marks it DONE with its execution, then refuses it', async () => {
     expect(await dedup.claim('evt-1', 'producersync.updates_available')).toEqual({ outcome: 'claimed', npnsDone: 0 });
-    expect(await item('evt-1')).toEqual({
-      pk: 'EVENT#evt-1',
-      sk: 'EVENT',
-      type: 'producersync.updates_available',
-      status: 'PENDING',
-      claimedAt: '2025-07-24T22:51:05.206Z',
-      expiresAt: Math.floor(NOW / 1000) + EVENT_TTL_DAYS * 86_400,
-    });
+    expect(await item('evt-1')).toEqual(claimedItem('evt-1', 'producersync.updates_available', NOW));
+    expect((await item('evt-1'))?.claimedAt).toBe('2025-07-24T22:51:05.206Z');
     await dedup.markDone('evt-1', { executionArn: 'arn:aws:states:us-east-1:0:execution:sync:run-1' });
     expect(await item('evt-1')).toMatchObject({ status: 'DONE', doneAt: '2025-07-24T22:51:05.206Z', executionArn: 'arn:aws:states:us-east-1:0:execution:sync:run-1' });
     expect((await dedup.claim('evt-1', 'producersync.updates_available')).outcome).toBe('already-done');
@@ -48,15 +53,7 @@ describe('event dedup store', () => {
     await dedup.saveProgress('evt-5', 1500);
     const later = createDynamoEventDedup({ client: admin, tableName, now: () => NOW + 360_000 });
     expect(await later.claim('evt-5', 'producersync.npn.activated')).toEqual({ outcome: 'claimed', npnsDone: 1500 });
-    expect(await item('evt-5')).toEqual({
-      pk: 'EVENT#evt-5',
-      sk: 'EVENT',
-      type: 'producersync.npn.activated',
-      status: 'PENDING',
-      claimedAt: new Date(NOW + 360_000).toISOString(),
-      expiresAt: Math.floor((NOW + 360_000) / 1000) + EVENT_TTL_DAYS * 86_400,
-      npnsDone: 1500,
-    });
+    expect(await item('evt-5')).toEqual(claimedItem('evt-5', 'producersync.npn.activated', NOW + 360_000, { npnsDone: 1500 }));
     await later.markDone('evt-5');
     expect(await later.claim('evt-5', 'producersync.npn.activated')).toEqual({ outcome: 'already-done', npnsDone: 0 });
   });
