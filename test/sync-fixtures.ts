@@ -42,7 +42,7 @@ async function createTable(client: DynamoDBClient, name: string, index: { name: 
 }
 
 export const createDataTable = (client: DynamoDBClient, name = uniqueName('data')): Promise<string> =>
-  createTable(client, name, { name: 'byTypeUpdatedAt', hash: 'recordType', range: 'updatedAt' }, true);
+  createTable(client, name, { name: 'byTypeChangedAt', hash: 'typeShard', range: 'changedAt' }, true);
 
 export const createControlTable = (client: DynamoDBClient, name = uniqueName('control')): Promise<string> =>
   createTable(client, name, { name: 'byKind', hash: 'kind', range: 'startedAt' }, false);
