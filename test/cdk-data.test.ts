@@ -20,14 +20,18 @@ describe('ProducerSyncData stack', () => {
     });
   });
 
-  it('data table: pk/sk, NEW_AND_OLD_IMAGES stream, byTypeUpdatedAt GSI, PITR, deletion protection, KMS, retained', () => {
+  it('data table: pk/sk, NEW_AND_OLD_IMAGES stream, the byTypeChangedAt change index (keys and three flags), PITR, deletion protection, KMS, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       Properties: {
         KeySchema: [key('pk', 'HASH'), key('sk', 'RANGE')],
         BillingMode: 'PAY_PER_REQUEST',
         StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
         GlobalSecondaryIndexes: [
-          { IndexName: 'byTypeUpdatedAt', KeySchema: [key('recordType', 'HASH'), key('updatedAt', 'RANGE')], Projection: { ProjectionType: 'ALL' } },
+          {
+            IndexName: 'byTypeChangedAt',
+            KeySchema: [key('typeShard', 'HASH'), key('changedAt', 'RANGE')],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['deleted', 'missingFromSource', 'status'] },
+          },
         ],
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         DeletionProtectionEnabled: true,

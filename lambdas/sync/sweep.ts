@@ -65,7 +65,7 @@ export function createDynamoSweepStore({ client, tableName }: DynamoSweepStoreOp
         await client.send(
           new UpdateItemCommand({
             TableName: tableName,
-            Key: marshall(key),
+            Key: marshall({ pk: key.pk, sk: key.sk }),
             // The mark is a change of the item: changedAt moves, so the stream and the index carry it once.
             UpdateExpression: 'SET missingFromSource = :mark, changedAt = :at',
             ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(missingFromSource) AND changedAt < :before',
