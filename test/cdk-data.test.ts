@@ -43,6 +43,15 @@ describe('ProducerSyncData stack', () => {
     });
   });
 
+  it('keeps 0.1.0\'s byTypeUpdatedAt beside the change index only with producersync:legacyTypeIndex (the first deploy of an upgrade: one GSI change per update)', () => {
+    const indexesOf = (context: Record<string, unknown>) =>
+      Object.values(Template.fromStack(buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context } }).dataStack).findResources('AWS::DynamoDB::Table'))
+        .map((table) => ((table.Properties as { GlobalSecondaryIndexes?: { IndexName: string }[] }).GlobalSecondaryIndexes ?? []).map((g) => g.IndexName))
+        .filter((names) => names.includes('byTypeChangedAt'));
+    expect(indexesOf({ 'producersync:legacyTypeIndex': 'true' })).toEqual([['byTypeUpdatedAt', 'byTypeChangedAt']]);
+    expect(indexesOf({})).toEqual([['byTypeChangedAt']]);
+  });
+
   it('control table: pk/sk, TTL expiresAt, byKind GSI, no stream, PITR, deletion protection, KMS, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       Properties: {

@@ -1,5 +1,4 @@
 /** Plain-text tables for run records: the `runs` listing and the per-endpoint summary after a sync. */
-import type { EndpointCounts } from '#sync/checkpoint';
 import type { EndpointSummary } from '#sync/events';
 import type { RunRecord as StoredRunRecord } from '#sync/run-record';
 
