@@ -26,7 +26,8 @@ function str(input: Record<string, unknown>, key: string): string | undefined {
 }
 
 /**
- * A Secrets Manager stand-in (JSON 1.1): CreateSecret, GetSecretValue, PutSecretValue, DescribeSecret, UpdateSecret.
+ * A Secrets Manager stand-in (JSON 1.1): CreateSecret, GetSecretValue, PutSecretValue, DescribeSecret (labelled versions: the
+ * freshness check counts them), UpdateSecret.
  * Secrets are addressed by name or ARN, like the real service. Values never appear in error messages.
  */
 export async function startSecretsManager(): Promise<LocalService> {
