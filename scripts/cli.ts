@@ -24,6 +24,7 @@ const COMMANDS: Registry = {
   rerun: { summary: 'start a sync execution for a runDate in the deployed account', load: () => import('./commands/rerun.ts') },
   backfill: { summary: 'start a backfill execution for NPNs in the deployed account', load: () => import('./commands/backfill.ts') },
   runs: { summary: 'list recent run records from the control table', load: () => import('./commands/runs.ts') },
+  producer: { summary: 'one producer from the copy, and may it sell a line in a state today', load: () => import('./commands/producer.ts') },
 };
 
 /** Runs `producersync <argv...>` and returns the exit code (`io`: the process's streams, or buffers in tests). */

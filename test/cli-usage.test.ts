@@ -124,6 +124,19 @@ const WRONG_USAGE: Array<[string[], string | RegExp]> = [
   [['runs', '--stage', 'has space'], '--stage must be 1-24 letters'],
   [['runs', 'latest'], 'unexpected argument "latest"'],
   [['runs', '--control-table', ''], '--control-table must not be empty'],
+  // producer
+  [['producer'], 'missing NPN'],
+  [['producer', '12a'], 'NPN: 1 value(s) are not NPNs (1-10 digits): "12a"'],
+  [['producer', '15645555', '19855109'], 'unexpected argument "19855109"'],
+  [['producer', '15645555', '--state', 'Texas'], '--state must be a two-letter state such as TX, got "Texas"'],
+  [['producer', '15645555', '--loa', 'Property'], '--loa needs --state XX'],
+  [['producer', '15645555', '--state', 'TX', '--carrier', '98765'], '--carrier needs --state XX and --loa TEXT'],
+  [['producer', '15645555', '--state', 'TX', '--loa', 'Life', '--carrier', '9876'], '--carrier must be a five-digit NAIC company code, got "9876"'],
+  [['producer', '15645555', '--date', '2025-02-30'], '--date must be a calendar date YYYY-MM-DD, got "2025-02-30"'],
+  [['producer', '15645555', '--loa'], '--loa needs a value (TEXT)'],
+  [['producer', '15645555', '--data-table', ''], '--data-table must not be empty'],
+  [['producer', '15645555', '--region', 'moon'], '--region must be an AWS region such as us-east-1, got "moon"'],
+  [['producer', '15645555', '--output', 'csv'], '--output must be one of json, text, got "csv"'],
   // subscriptions
   [['subscriptions', 'list', 'extra', ...creds()], 'unexpected argument "extra"'],
   [['subscriptions', 'list'], 'missing credentials: --api-base-url, --token-url, --client-id, --client-secret (or --secret-id)'],
@@ -143,7 +156,7 @@ const GROUP_USAGE: Array<[string[], string]> = [
   [['subscriptions', '--wait', 'add'], 'producersync subscriptions: give the subcommand before --wait'],
 ];
 
-const COMMANDS = ['sim', 'sync', 'rerun', 'backfill', 'runs'];
+const COMMANDS = ['sim', 'sync', 'rerun', 'backfill', 'runs', 'producer'];
 const SUBCOMMANDS = ['list', 'add', 'remove', 'replace', 'status'].map((s) => `subscriptions ${s}`);
 
 describe('producersync usage errors', () => {
@@ -211,7 +224,7 @@ describe('producersync help and version', () => {
   });
 
   it('the deployment commands document --stage, --profile and --region; the local ones do not take them', async () => {
-    for (const name of ['rerun', 'backfill', 'runs']) expect((await cli([name, '--help'])).out).toMatch(/--stage S[\s\S]*--profile P[\s\S]*--region R/);
+    for (const name of ['rerun', 'backfill', 'runs', 'producer']) expect((await cli([name, '--help'])).out).toMatch(/--stage S[\s\S]*--profile P[\s\S]*--region R/);
     expect((await cli(['subscriptions', 'list', '--help'])).out).toMatch(/--profile P[\s\S]*--region R/);
     for (const name of ['sim', 'sync']) expect((await cli([name, '--help'])).out).not.toContain('--profile');
     expect((await cli(['runs', '--help'])).out).toContain('--json                same as --output json');

@@ -47,6 +47,9 @@ export const resolveStateMachineArn = (lookup: DeployedLookup, flag: string | un
 export const resolveControlTable = (lookup: DeployedLookup, flag: string | undefined): Promise<string> =>
   resolveDeployed(lookup, { flag, flagName: '--control-table', envName: 'PRODUCERSYNC_CONTROL_TABLE', stack: 'data', output: 'ControlTableName' });
 
+export const resolveDataTable = (lookup: DeployedLookup, flag: string | undefined): Promise<string> =>
+  resolveDeployed(lookup, { flag, flagName: '--data-table', envName: 'PRODUCERSYNC_DATA_TABLE', stack: 'data', output: 'DataTableName' });
+
 /** `arn:aws:states:us-east-1:123456789012:stateMachine:ProducerSync-Sync` */
 export const STATE_MACHINE_ARN_PATTERN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 
