@@ -1,4 +1,5 @@
 import { ENDPOINTS, isEndpointName, type EndpointName } from '#producersync/endpoints';
+import { isNpn } from '#producersync/npn';
 import type { SimDataset } from './data.ts';
 import type { FaultInjector } from './faults.ts';
 import { HAL_JSON, JSON_TYPE, springError, type Reply } from './http.ts';
@@ -24,7 +25,6 @@ export interface ApiRequest {
   body: string;
 }
 
-const VALID_NPN = /^\d{1,10}$/;
 const hal = (body: unknown): Reply => ({ status: 200, contentType: HAL_JSON, body });
 
 /** Absolute link to the same path and filters with the given continuation token. */
@@ -147,7 +147,7 @@ function regulatoryActionValues(ctx: ApiContext, actionId: number): SimRecord[] 
 }
 
 function entityRoutes(ctx: ApiContext, req: ApiRequest, npn: string, sub: string | undefined): Reply {
-  if (!VALID_NPN.test(npn)) return springError(400, `Invalid NPN [${npn}]`, req.path);
+  if (!isNpn(npn)) return springError(400, `Invalid NPN [${npn}]`, req.path);
   if (sub === undefined) {
     const idx = ctx.dataset.npnIdx(npn);
     const records = idx === undefined ? [] : ctx.dataset.query('entities', { npnIdxs: [idx], includeDeleted: true, subscribedOnly: false }, 0, 1);

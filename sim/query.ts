@@ -1,4 +1,5 @@
 import type { EndpointName } from '#producersync/endpoints';
+import { isNpn } from '#producersync/npn';
 import { parseDay } from './dates.ts';
 import type { SimRecord } from './records.ts';
 
@@ -65,7 +66,7 @@ export function parseListQuery(type: EndpointName, params: URLSearchParams, opts
   const npnsRaw = params.get('npns');
   if (npnsRaw !== null && opts.allowNpns) {
     const npns = list(npnsRaw);
-    const bad = npns.find((n) => !/^\d{1,10}$/.test(n));
+    const bad = npns.find((n) => !isNpn(n));
     if (bad !== undefined) return { ok: false, message: `Invalid NPN [${bad}] in npns` };
     query.npns = npns;
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isNpn } from '#producersync/npn';
 
 export type SubscriptionOperation = 'append' | 'replace' | 'remove';
 export type NpnResultStatus = 'PENDING' | 'SUCCESS' | 'INVALID_NPN' | 'NOT_SUBSCRIBED';
@@ -23,7 +24,6 @@ export interface SubscriptionAccount {
   listChanged(activated: string[], deactivated: string[]): void;
 }
 
-const VALID_NPN = /^\d{1,10}$/;
 
 /**
  * NPN management jobs: accepted at once, applied after a short delay, the way AgentSync's
@@ -65,12 +65,12 @@ export class SubscriptionJobs {
   private complete(job: SubscriptionJob): void {
     const activated: string[] = [];
     const deactivated: string[] = [];
-    const valid = new Set(job.npns.filter((npn) => VALID_NPN.test(npn)));
+    const valid = new Set(job.npns.filter((npn) => isNpn(npn)));
     if (job.operation === 'replace') {
       for (const npn of this.account.subscribedNpns()) if (!valid.has(npn) && this.account.unsubscribe(npn)) deactivated.push(npn);
     }
     job.results = job.npns.map((npn) => {
-      if (!VALID_NPN.test(npn)) return { npn, status: 'INVALID_NPN' };
+      if (!isNpn(npn)) return { npn, status: 'INVALID_NPN' };
       if (job.operation === 'remove') {
         if (!this.account.unsubscribe(npn)) return { npn, status: 'NOT_SUBSCRIBED' };
         deactivated.push(npn);

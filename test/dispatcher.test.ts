@@ -16,11 +16,15 @@ import { pollQueue, type Poller } from '#local/pollers';
 import { startSfnApi, type SfnApi } from '#local/sfn-api';
 import type { Asl } from '#local/state-machine';
 import { startHttpFront } from '#local/http-front';
-import { GIVE_UP_AFTER_MS, RETRY_DELAY_MS, retryPendingActivations } from '../lambdas/dispatcher/activations.ts';
-import { backfillExecutionName, runExecutionName, sanitizeForExecutionName } from '../lambdas/dispatcher/execution-name.ts';
-import { handler } from '../lambdas/dispatcher/handler.ts';
-import { createWebhookHandler } from '../lambdas/webhook/handler.ts';
-import { createSigningSecretStore } from '../lambdas/webhook/signing-secret.ts';
+import { lambdaContext } from '#local/lambda-context';
+import { GIVE_UP_AFTER_MS, RETRY_DELAY_MS, retryPendingActivations } from '#dispatcher/activations';
+import { createDispatcherDeps, type DispatcherDeps } from '#dispatcher/deps';
+import { backfillExecutionName, runExecutionName, sanitizeForExecutionName } from '#dispatcher/execution-name';
+import { handler } from '#dispatcher/handler';
+import { SCHEDULED_ACTIONS, type ScheduledAction } from '#dispatcher/schedule';
+import { createWebhookHandler } from '#webhook/handler';
+import { createSigningSecretStore } from '#webhook/signing-secret';
+import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
 
 import { logger } from '#commons/logger';
 
@@ -271,7 +275,7 @@ describe('dispatcher', () => {
   });
 
   it('retries pending activations whose data is still empty, resolves the rest, and gives up after the limit', async () => {
-    const tablesCfg = { ...tables, stateMachineArn: STATE_MACHINE_ARN };
+    const deps: DispatcherDeps = createDispatcherDeps({ dynamo, sfn: new SFNClient({}), ...tables, stateMachineArn: STATE_MACHINE_ARN });
     const evt = event('producersync.npn.activated', { npns: ['100', '200', '300', '400'] });
     await handler(batch(sqsRecord(evt)));
     const firstBackfill = executions()[0]!;
@@ -280,14 +284,14 @@ describe('dispatcher', () => {
     await handler(batch(sqsRecord(event('producersync.npn.deactivated', { npn: '300' }))));
 
     // Not due yet, and the first backfill is still running.
-    let summary = await retryPendingActivations(tablesCfg, Date.now());
+    let summary = await retryPendingActivations(deps, Date.now());
     expect(summary).toMatchObject({ pending: 3, resolved: 1, waiting: 2, retried: 0 });
 
     await stopExecution(firstBackfill.executionArn);
     summary = await handler({ source: 'producersync.schedule', action: 'retry-pending-activations' });
     expect(summary.waiting).toBe(2); // nextAttemptAt is ~20 h away
 
-    summary = await retryPendingActivations(tablesCfg, Date.now() + RETRY_DELAY_MS + 1000);
+    summary = await retryPendingActivations(deps, Date.now() + RETRY_DELAY_MS + 1000);
     expect(summary).toMatchObject({ pending: 2, retried: 2, gaveUp: 0 });
     expect(executions()).toHaveLength(2);
     expect(inputs()[1]).toEqual({ mode: 'backfill', npns: ['100', '400'] });
@@ -296,10 +300,26 @@ describe('dispatcher', () => {
     expect(await getItem(tables.controlTableName, 'ACTIVATION#300', 'PENDING')).toBeUndefined();
 
     await stopExecution(executions()[1]!.executionArn);
-    summary = await retryPendingActivations(tablesCfg, Date.now() + GIVE_UP_AFTER_MS + 1000);
+    summary = await retryPendingActivations(deps, Date.now() + GIVE_UP_AFTER_MS + 1000);
     expect(summary).toMatchObject({ pending: 2, gaveUp: 2, retried: 0 });
     const left = await dynamo.send(new QueryCommand({ TableName: tables.controlTableName, IndexName: 'byKind', KeyConditionExpression: 'kind = :k', ExpressionAttributeValues: marshall({ ':k': 'pendingActivation' }) }));
     expect(left.Items).toEqual([]);
+  });
+
+  it('routes scheduled actions through one table and refuses an unknown action by name', async () => {
+    expect(Object.keys(SCHEDULED_ACTIONS)).toEqual(['retry-pending-activations']);
+    const unknown = { source: 'producersync.schedule', action: 'reconcile' } as ScheduledAction<string>;
+    await expect(handler(unknown)).rejects.toThrow('unknown scheduled action "reconcile"; known: retry-pending-activations');
+    await expect(handler({ source: 'elsewhere' } as never)).rejects.toThrow('dispatcher received an event it does not handle');
+    expect(await handler({ source: 'producersync.schedule', action: 'retry-pending-activations' })).toMatchObject({ pending: 0, retried: 0 });
+  });
+
+  it('logs the Lambda context and the event id on every line of an invocation', async () => {
+    const evt = event('producersync.updates_available', { runDate: '2025-07-27' });
+    const lines = await captureLogLines(() => handler(batch(sqsRecord(evt), { ...sqsRecord(evt), body: 'not json' }), lambdaContext('producersync-dispatcher')));
+    expectLambdaContextOnEveryLine(lines, 'producersync-dispatcher');
+    expect(lines.find((l) => l.message === 'sync execution started')).toMatchObject({ correlation_id: evt.id });
+    expect(lines.find((l) => l.message === 'unreadable queue message')?.correlation_id).toBeUndefined();
   });
 });
 
@@ -329,7 +349,7 @@ describe('webhook → queue → dispatcher', () => {
     signingSecret = `whsec_${randomBytes(24).toString('base64')}`;
     const secretId = `webhook-${suffix}`;
     await new SecretsManagerClient({}).send(new CreateSecretCommand({ Name: secretId, SecretString: signingSecret }));
-    const webhook = createWebhookHandler({ secrets: createSigningSecretStore({ secretId }), queueUrl });
+    const webhook = createWebhookHandler({ secrets: createSigningSecretStore({ client: new SecretsManagerClient({}), secretId }), queueUrl });
     front = await startHttpFront({ routes: { 'POST /webhooks/psapi': webhook } });
     poller = pollQueue({ queueUrl, handler, waitTimeSeconds: 0 });
   });

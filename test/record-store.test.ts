@@ -154,10 +154,30 @@ describe('DynamoRecordStore', () => {
 
   it('keeps the newer copy when a page carries the same record twice', async () => {
     const { store } = await freshStore();
-    const outcome = await store.applyPage('licenses', [lic(1, '2024-02-01', { forState: 'NEW' }), lic(1, '2024-01-01', { forState: 'OLD' }), lic(2, '2024-01-01'), lic(2, '2024-01-01')]);
-    expect(outcome).toEqual({ inserted: 2, modified: 0, unchanged: 1, deleted: 0, stale: 1, quarantined: 0 });
-    const item = await admin.send(new GetItemCommand({ TableName: dataTable, Key: { pk: { S: 'NPN#10000001' }, sk: { S: 'licenses#1' } } }));
-    expect(unmarshall(item.Item!).record).toMatchObject({ forState: 'NEW' });
+    const outcome = await store.applyPage('licenses', [
+      lic(1, '2024-02-01', { forState: 'NEW' }),
+      lic(1, '2024-01-01', { forState: 'OLD' }), // older: superseded
+      lic(2, '2024-01-01'),
+      lic(2, '2024-01-01'), // identical
+      lic(3, '2024-01-01', { forState: 'FIRST' }),
+      lic(3, '2024-01-01', { forState: 'LATER' }), // same date, other content: the later one on the page wins
+    ]);
+    expect(outcome).toEqual({ inserted: 3, modified: 0, unchanged: 1, deleted: 0, stale: 2, quarantined: 0 });
+    const record = async (sk: string, npn: string) =>
+      unmarshall((await admin.send(new GetItemCommand({ TableName: dataTable, Key: { pk: { S: `NPN#${npn}` }, sk: { S: sk } } }))).Item!).record;
+    expect(await record('licenses#1', '10000001')).toMatchObject({ forState: 'NEW' });
+    expect(await record('licenses#3', '10000000')).toMatchObject({ forState: 'LATER' });
+  });
+
+  it('quarantines a record with a "__proto__" key, which the AWS SDK cannot marshal, and stores the rest of the page', async () => {
+    const { store } = await freshStore();
+    const withProto = JSON.parse('{"id":7,"npn":"10000001","updatedAt":"2024-01-01","__proto__":{"x":1}}') as Record<string, unknown>;
+    expect(await store.applyPage('licenses', [withProto, lic(8, '2024-01-01')])).toEqual({ inserted: 1, modified: 0, unchanged: 0, deleted: 0, stale: 0, quarantined: 1 });
+    const quarantined = await admin.send(
+      new QueryCommand({ TableName: controlTable, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :q)', ExpressionAttributeValues: { ':pk': { S: 'RUN#run-1' }, ':q': { S: 'QUARANTINE#licenses#' } } }),
+    );
+    const kept = (quarantined.Items ?? []).map((item) => unmarshall(item)).find((item) => String(item.raw).includes('__proto__'));
+    expect(kept).toMatchObject({ raw: '{"id":7,"npn":"10000001","updatedAt":"2024-01-01","__proto__":{"x":1}}', reason: expect.stringMatching(/^record rejected by DynamoDB/) });
   });
 
   it('classifies a lost race from the condition failure: two stores applying one page insert each record once', async () => {

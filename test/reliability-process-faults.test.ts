@@ -14,7 +14,7 @@ import { sfnClient } from '#commons/clients';
 import type { SfnApi } from '#local/sfn-api';
 import type { LambdaHandler } from '#local/state-machine';
 import type { EndpointName } from '#producersync/endpoints';
-import { createCheckpointStore } from '#sync/checkpoint';
+import { createDynamoCheckpointStore } from '#sync/checkpoint';
 import { batchWriteBaseline } from '#sync/dynamo-record-store';
 import { handler as finalize } from '#sync/finalize';
 import { validateRecord } from '#sync/record-validation';
@@ -213,7 +213,7 @@ describe('process faults: a failed execution is redriven, then re-run, and conve
     const first = await execute(name);
     expect(first.status).toBe('FAILED');
     expect(crashes).toBeGreaterThan(0);
-    const checkpoints = createCheckpointStore({ client: h.admin, tableName: tables.control });
+    const checkpoints = createDynamoCheckpointStore({ client: h.admin, tableName: tables.control });
     const victim = await checkpoints.load(name, VICTIM);
     if (plan.leavesEndpointUnfinished) {
       // Committed pages stay committed; the victim stopped where it crashed.

@@ -6,7 +6,9 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { logger } from '#commons/logger';
 import { applyEnv, localAwsEnv } from '#local/aws-env';
+import { lambdaContext } from '#local/lambda-context';
 import { classify, handler } from '../lambdas/stream-consumer/example-consumer.ts';
+import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
 
 logger.setLogLevel('SILENT');
 
@@ -105,5 +107,10 @@ describe('example stream consumer', () => {
     const out = await handler({ Records: [ok('100'), broken, ok('300')] });
     expect(out).toEqual({ batchItemFailures: [{ itemIdentifier: '200' }] });
     expect(info).toHaveBeenCalledTimes(1);
+    info.mockRestore();
+
+    const lines = await captureLogLines(() => handler({ Records: [ok('400'), broken] }, lambdaContext('producersync-example-consumer')));
+    expect(lines.map((l) => l.message)).toEqual(['data table change', 'could not apply a stream record']);
+    expectLambdaContextOnEveryLine(lines, 'producersync-example-consumer');
   });
 });

@@ -5,11 +5,9 @@ import { DEFAULT_SYNC_ENDPOINTS, type EndpointName } from '#producersync/endpoin
 import { createLocalRateBudget } from '#producersync/rate-budget';
 import { startSimulator, type Simulator } from '#sim/server';
 import { contentHash } from '#sync/content-hash';
-import { createCheckpointStore, type CheckpointStore } from '#sync/checkpoint';
-import { createDynamoRecordStore } from '#sync/dynamo-record-store';
+import type { CheckpointStore } from '#sync/checkpoint';
 import type { SyncPagesEvent, SyncPagesResult } from '#sync/events';
-import { createDynamoQuarantine } from '#sync/quarantine';
-import { syncPages, type SyncPagesDeps } from '#sync/sync-pages';
+import { createSyncDeps, syncPages, type SyncPagesDeps } from '#sync/sync-pages';
 import { createControlTable, createDataTable, readStream, scanAll, streamSummary } from './sync-fixtures.ts';
 
 const admin = new DynamoDBClient({});
@@ -38,9 +36,11 @@ async function freshTables(): Promise<Tables> {
  */
 const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
 
-function deps(tables: Tables, overrides: Partial<SyncPagesDeps> & { dynamo?: DynamoDBClient } = {}): SyncPagesDeps {
-  const dynamo = overrides.dynamo ?? admin;
-  return {
+function deps(tables: Tables, { dynamo = admin, ...overrides }: Partial<SyncPagesDeps> & { dynamo?: DynamoDBClient } = {}): SyncPagesDeps {
+  const built = createSyncDeps({
+    client: dynamo,
+    dataTableName: tables.data,
+    controlTableName: tables.control,
     source: createProducerSyncClient({
       credentials: { clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl },
       rateBudget: createLocalRateBudget({ perMinute: 600_000, now: clock.now }),
@@ -48,13 +48,10 @@ function deps(tables: Tables, overrides: Partial<SyncPagesDeps> & { dynamo?: Dyn
       retry: { baseDelayMs: 1, maxDelayMs: 5 },
     }),
     apiBaseUrl: sim.apiBaseUrl,
-    checkpoints: createCheckpointStore({ client: dynamo, tableName: tables.control }),
-    storeFor: (runId) =>
-      createDynamoRecordStore({ client: dynamo, tableName: tables.data, quarantine: createDynamoQuarantine({ client: dynamo, tableName: tables.control, runId }) }),
     pageSize: 20,
     timeBudgetMs: 600_000,
-    ...overrides,
-  };
+  });
+  return { ...built, ...overrides };
 }
 
 const backfill = (runId: string, endpoint: EndpointName): SyncPagesEvent => ({ runId, endpoint, mode: 'backfill', updatedSince: null, npns: null });

@@ -32,12 +32,15 @@ beforeAll(async () => {
   await secretsClient().send(
     new PutSecretValueCommand({
       SecretId: resources.resources.ProducerSyncCredentials!.arn,
-      SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl }),
+      SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local' }),
     }),
   );
-  // The deployed functions' environment, as synthesized; one page per invocation so the Choice loop
-  // must go round once per page (an early exit would leave pages unsynced and show in the counts).
+  // The deployed functions' environment, as synthesized, with the API URLs pointed at the simulator as every
+  // local run does; one page per invocation so the Choice loop must go round once per page (an early exit
+  // would leave pages unsynced and show in the counts).
   Object.assign(process.env, resources.functionEnv.SyncPagesFunction, resources.functionEnv.PrepareFunction, {
+    PRODUCERSYNC_API_BASE_URL: sim.apiBaseUrl,
+    PRODUCERSYNC_TOKEN_URL: sim.tokenUrl,
     PAGE_SIZE: String(PAGE_SIZE),
     SYNC_TIME_BUDGET_MS: '1',
     API_REQUESTS_PER_MINUTE: '6000',

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import { Webhook } from 'svix';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '#commons/logger';
@@ -9,9 +10,10 @@ import { startSqs } from '#local/fauxqs';
 import { startHttpFront } from '#local/http-front';
 import { startSecretsManager } from '#local/secrets-manager';
 import type { LocalService } from '#local/dynamodb-local';
-import { createWebhookHandler, handler as defaultHandler, MAX_BODY_BYTES, type WebhookRequest, type WebhookResponse } from '../lambdas/webhook/handler.ts';
-import { createSigningSecretStore, parseSigningSecret } from '../lambdas/webhook/signing-secret.ts';
-import { verifyWebhook } from '../lambdas/webhook/verify.ts';
+import { lambdaContext } from '#local/lambda-context';
+import { createWebhookHandler, handler as defaultHandler, MAX_BODY_BYTES, type WebhookRequest, type WebhookResponse } from '#webhook/handler';
+import { createSigningSecretStore } from '#webhook/signing-secret';
+import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
 
 logger.setLogLevel('SILENT');
 
@@ -53,14 +55,14 @@ afterAll(async () => {
   await Promise.all([front?.stop(), sqsService?.stop(), secretsService?.stop()]);
 });
 
-let current: (event: WebhookRequest) => Promise<WebhookResponse>;
+let current: (event: WebhookRequest, context?: Context) => Promise<WebhookResponse>;
 beforeEach(async () => {
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `events-${randomUUID().slice(0, 8)}` }))).QueueUrl!;
   signingSecret = newSecret();
   secretId = `webhook-${randomUUID().slice(0, 8)}`;
   await secretsManager.send(new CreateSecretCommand({ Name: secretId, SecretString: signingSecret }));
   // No refresh throttle, so the rotation test need not wait.
-  current = createWebhookHandler({ secrets: createSigningSecretStore({ secretId, minRefreshIntervalMs: 0 }), queueUrl });
+  current = createWebhookHandler({ secrets: createSigningSecretStore({ client: secretsManager, secretId, minRefreshIntervalMs: 0 }), queueUrl });
 });
 
 const sample = (overrides: Record<string, unknown> = {}) =>
@@ -103,22 +105,11 @@ describe('webhook handler', () => {
 
   it('logs the accepted event under its id as correlation_id, and does not carry it into the next delivery', async () => {
     const body = sample();
-    const lines: Record<string, unknown>[] = [];
-    logger.setLogLevel('INFO');
-    const capture = (chunk: string | Uint8Array) => {
-      const text = String(chunk);
-      if (text.startsWith('{') && text.includes('"message"')) lines.push(JSON.parse(text) as Record<string, unknown>);
-      return true;
-    };
-    // Powertools writes warnings and errors to stderr, the rest to stdout.
-    const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
-    try {
-      expect(await current({ headers: signedHeaders(body, { msgId: 'msg_correlated' }), body, isBase64Encoded: false })).toMatchObject({ statusCode: 202 });
-      expect(await current({ headers: signedHeaders(body, { secret: newSecret() }), body, isBase64Encoded: false })).toMatchObject({ statusCode: 401 });
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-      logger.setLogLevel('SILENT');
-    }
+    const lines = await captureLogLines(async () => {
+      expect(await current({ headers: signedHeaders(body, { msgId: 'msg_correlated' }), body, isBase64Encoded: false }, lambdaContext('producersync-webhook'))).toMatchObject({ statusCode: 202 });
+      expect(await current({ headers: signedHeaders(body, { secret: newSecret() }), body, isBase64Encoded: false }, lambdaContext('producersync-webhook'))).toMatchObject({ statusCode: 401 });
+    });
+    expectLambdaContextOnEveryLine(lines, 'producersync-webhook');
     expect(lines.find((l) => l.message === 'webhook event queued')).toMatchObject({ correlation_id: 'msg_correlated', eventId: 'msg_correlated' });
     const rejected = lines.find((l) => l.message === 'webhook signature verification failed');
     expect(rejected).toBeDefined();
@@ -222,14 +213,14 @@ describe('webhook handler', () => {
   });
 
   it('answers 503 when the queue is unavailable, so Svix retries', async () => {
-    const broken = createWebhookHandler({ secrets: createSigningSecretStore({ secretId }), queueUrl: `${queueUrl}-missing` });
+    const broken = createWebhookHandler({ secrets: createSigningSecretStore({ client: secretsManager, secretId }), queueUrl: `${queueUrl}-missing` });
     const body = sample();
     const out = await broken({ headers: signedHeaders(body), body, isBase64Encoded: false });
     expect(out.statusCode).toBe(503);
   });
 
   it('answers 503 when the signing secret cannot be read, without naming it', async () => {
-    const noSecret = createWebhookHandler({ secrets: createSigningSecretStore({ secretId: 'does-not-exist' }), queueUrl });
+    const noSecret = createWebhookHandler({ secrets: createSigningSecretStore({ client: secretsManager, secretId: 'does-not-exist' }), queueUrl });
     const body = sample();
     const out = await noSecret({ headers: signedHeaders(body), body, isBase64Encoded: false });
     expect(out.statusCode).toBe(503);
@@ -244,41 +235,5 @@ describe('webhook handler', () => {
     const out = await defaultHandler({ headers: signedHeaders(body), body, isBase64Encoded: false });
     expect(out.statusCode).toBe(202);
     expect(await queued()).toHaveLength(1);
-  });
-});
-
-describe('signing secret and verify', () => {
-  it('parses both secret formats and never echoes the value', () => {
-    expect(parseSigningSecret('whsec_abc')).toBe('whsec_abc');
-    expect(parseSigningSecret('{"signingSecret":"whsec_def"}')).toBe('whsec_def');
-    expect(() => parseSigningSecret('{"signingSecret": 1, "other": "whsec_leak"}')).toThrow(/no "signingSecret"/);
-    try {
-      parseSigningSecret('{whsec_leak');
-    } catch (error) {
-      expect((error as Error).message).not.toContain('whsec_leak');
-    }
-  });
-
-  it('classifies failures', () => {
-    const body = sample();
-    const headers = signedHeaders(body);
-    expect(verifyWebhook(body, headers, signingSecret)).toMatchObject({ ok: true });
-    expect(verifyWebhook(body, {}, signingSecret)).toEqual({ ok: false, reason: 'missing-headers' });
-    expect(verifyWebhook(`${body} `, headers, signingSecret)).toEqual({ ok: false, reason: 'bad-signature' });
-    const stale = signedHeaders(body, { at: new Date(Date.now() - 3600_000) });
-    expect(verifyWebhook(body, stale, signingSecret)).toEqual({ ok: false, reason: 'stale-timestamp' });
-  });
-
-  it('throttles re-reads so forged floods do not hammer Secrets Manager', async () => {
-    let clock = 0;
-    const store = createSigningSecretStore({ secretId, minRefreshIntervalMs: 10_000, now: () => clock });
-    expect(await store.secrets()).toEqual([signingSecret]);
-    const rotated = newSecret();
-    await secretsManager.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: rotated }));
-    clock = 5_000;
-    expect(await store.refresh()).toBe(false);
-    clock = 10_000;
-    expect(await store.refresh()).toBe(true);
-    expect(await store.secrets()).toEqual([rotated, signingSecret]);
   });
 });

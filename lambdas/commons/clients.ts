@@ -1,25 +1,27 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SQSClient } from '@aws-sdk/client-sqs';
-
 /**
- * One lazily created AWS SDK client per service, shared by every module of a Lambda.
- * Endpoints come from the standard AWS_ENDPOINT_URL_* variables, so the same code talks
- * to AWS or to the local stand-ins.
+ * Every AWS SDK client at once, for the code around the Lambdas (local stand-ins, CLI, benchmarks,
+ * tests). A Lambda module imports the one client module it uses (`#commons/dynamo-client`, ...)
+ * instead, so each function's bundle loads only its own clients; nothing under lambdas/ imports this.
+ * Endpoints come from the standard AWS_ENDPOINT_URL_* variables, so the same code talks to AWS or
+ * to the local stand-ins.
  */
-let dynamo: DynamoDBClient | undefined;
-let sqs: SQSClient | undefined;
-let secrets: SecretsManagerClient | undefined;
-let sfn: SFNClient | undefined;
+import { resetDynamoClient } from '#commons/dynamo-client';
+import { resetSecretsClient } from '#commons/secrets-client';
+import { resetSfnClient } from '#commons/sfn-client';
+import { resetSnsClient } from '#commons/sns-client';
+import { resetSqsClient } from '#commons/sqs-client';
 
-export const dynamoClient = (): DynamoDBClient => (dynamo ??= new DynamoDBClient({}));
-// fauxqs hands out queue URLs on hosts that do not resolve; following the configured endpoint is harmless in AWS.
-export const sqsClient = (): SQSClient => (sqs ??= new SQSClient({ useQueueUrlAsEndpoint: false }));
-export const secretsClient = (): SecretsManagerClient => (secrets ??= new SecretsManagerClient({}));
-export const sfnClient = (): SFNClient => (sfn ??= new SFNClient({}));
+export { dynamoClient } from '#commons/dynamo-client';
+export { secretsClient } from '#commons/secrets-client';
+export { sfnClient } from '#commons/sfn-client';
+export { snsClient } from '#commons/sns-client';
+export { sqsClient } from '#commons/sqs-client';
 
-/** Drop cached clients (tests that point the process at a new local endpoint). */
+/** Drops every cached client (tests that point the process at a new local endpoint). */
 export function resetClients(): void {
-  dynamo = sqs = secrets = sfn = undefined;
+  resetDynamoClient();
+  resetSqsClient();
+  resetSecretsClient();
+  resetSfnClient();
+  resetSnsClient();
 }

@@ -1,10 +1,12 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-
 /**
- * CloudWatch metrics (EMF lines on stdout, no API calls) in the `ProducerSync` namespace,
- * with the default `service` dimension only, so dashboards and alarms read one series per name.
+ * CloudWatch metrics (EMF lines on stdout, no API calls) in the `ProducerSync` namespace with one
+ * dimension, `service` = `producersync-aws`, whatever function emits them: each function logs under
+ * its own POWERTOOLS_SERVICE_NAME, but dashboards and alarms read one series per metric name.
  * Set POWERTOOLS_METRICS_DISABLED=true to silence them (tests).
  */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** The CloudWatch namespace of every metric. */
 export const METRICS_NAMESPACE = 'ProducerSync';
 
 /** The one `service` dimension value of every metric, whatever function emits it (CONTRACTS.md §2). */
@@ -28,12 +30,11 @@ export const METRIC_NAMES = [
   'EventsSkipped',
 ] as const;
 
+/** One of METRIC_NAMES. */
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-export const metrics = new Metrics({
-  namespace: METRICS_NAMESPACE,
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'producersync-aws',
-});
+/** The shared Powertools Metrics instance; the constructor's service name wins over POWERTOOLS_SERVICE_NAME. */
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
 
 /** Adds the given counts (zeros included, so a quiet day still shows as 0, not as missing data) and flushes them. */
 export function publishCounts(counts: Partial<Record<MetricName, number>>): void {

@@ -1,59 +1,91 @@
-import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import { dynamoClient } from '#commons/clients';
-
 /**
- * Event dedup in the control table (`EVENT#<id>` / `EVENT`). An event is claimed as PENDING before its
- * action and marked DONE only after the action succeeded, so a crash in between is retried, not lost.
- * A PENDING item may be claimed again: every action is idempotent on its own (deterministic execution
- * names, conditional status writes), the dedup only saves repeating finished work.
+ * Event dedup in the control table (`EVENT#<id>` / `EVENT`). An event is claimed as PENDING before
+ * its action and marked DONE only after the action succeeded, so a crash in between is retried, not
+ * lost. A PENDING item may be claimed again: every action is idempotent on its own (deterministic
+ * execution names, conditional status writes), the dedup only saves repeating finished work.
+ * The store interface, its DynamoDB adapter, and `onceForEvent`, the one claim-or-skip step.
  */
+import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { logger } from '#commons/logger';
+
+/** How long a dedup item is kept (TTL): far beyond Svix's retry schedule of about a day. */
 export const EVENT_TTL_DAYS = 30;
 
+/** `claimed`: go ahead; `already-done`: an earlier delivery finished this event. */
 export type ClaimOutcome = 'claimed' | 'already-done';
+
+/** Where event claims are kept. */
+export interface EventDedup {
+  /** Claims the event (PENDING) unless it is DONE. */
+  claim(eventId: string, type: string): Promise<ClaimOutcome>;
+  /** Marks the event DONE, with the execution it started if any. */
+  markDone(eventId: string, details?: { executionArn?: string }): Promise<void>;
+}
+
+/** Options of `createDynamoEventDedup`. */
+export interface DynamoEventDedupOptions {
+  client: DynamoDBClient;
+  /** The control table. */
+  tableName: string;
+  /** @default Date.now */
+  now?: () => number;
+}
 
 const eventKey = (eventId: string) => marshall({ pk: `EVENT#${eventId}`, sk: 'EVENT' });
 const expiresAt = (nowMs: number): number => Math.floor(nowMs / 1000) + EVENT_TTL_DAYS * 24 * 3600;
 
-export async function claimEvent(tableName: string, eventId: string, type: string, nowMs = Date.now()): Promise<ClaimOutcome> {
-  try {
-    await dynamoClient().send(
-      new PutItemCommand({
-        TableName: tableName,
-        Item: marshall({
-          pk: `EVENT#${eventId}`,
-          sk: 'EVENT',
-          type,
-          status: 'PENDING',
-          claimedAt: new Date(nowMs).toISOString(),
-          expiresAt: expiresAt(nowMs),
+/** The event dedup on the DynamoDB control table. */
+export function createDynamoEventDedup({ client, tableName, now = Date.now }: DynamoEventDedupOptions): EventDedup {
+  return {
+    async claim(eventId, type) {
+      const nowMs = now();
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: marshall({ pk: `EVENT#${eventId}`, sk: 'EVENT', type, status: 'PENDING', claimedAt: new Date(nowMs).toISOString(), expiresAt: expiresAt(nowMs) }),
+            ConditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: marshall({ ':pending': 'PENDING' }),
+          }),
+        );
+        return 'claimed';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'already-done';
+        throw error;
+      }
+    },
+
+    async markDone(eventId, details = {}) {
+      const values: Record<string, unknown> = { ':done': 'DONE', ':doneAt': new Date(now()).toISOString() };
+      let update = 'SET #status = :done, doneAt = :doneAt';
+      if (details.executionArn) {
+        update += ', executionArn = :arn';
+        values[':arn'] = details.executionArn;
+      }
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: eventKey(eventId),
+          UpdateExpression: update,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall(values),
         }),
-        ConditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: marshall({ ':pending': 'PENDING' }),
-      }),
-    );
-    return 'claimed';
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return 'already-done';
-    throw error;
-  }
+      );
+    },
+  };
 }
 
-export async function markEventDone(tableName: string, eventId: string, details: { executionArn?: string } = {}, nowMs = Date.now()): Promise<void> {
-  const values: Record<string, unknown> = { ':done': 'DONE', ':doneAt': new Date(nowMs).toISOString() };
-  let update = 'SET #status = :done, doneAt = :doneAt';
-  if (details.executionArn) {
-    update += ', executionArn = :arn';
-    values[':arn'] = details.executionArn;
+/**
+ * Runs `work` for an event unless an earlier delivery finished it: claims the event first, and
+ * acknowledges a duplicate with a log line instead. `work` marks the event done when its action
+ * has succeeded. Returns `work`'s result, or undefined for a duplicate.
+ */
+export async function onceForEvent<T>(dedup: EventDedup, event: { eventId: string; type: string }, work: () => Promise<T>): Promise<T | undefined> {
+  if ((await dedup.claim(event.eventId, event.type)) === 'already-done') {
+    logger.info('duplicate event acknowledged');
+    return undefined;
   }
-  await dynamoClient().send(
-    new UpdateItemCommand({
-      TableName: tableName,
-      Key: eventKey(eventId),
-      UpdateExpression: update,
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: marshall(values),
-    }),
-  );
+  return work();
 }

@@ -1,14 +1,12 @@
-import { createHash } from 'node:crypto';
-
 /**
  * Deterministic Step Functions execution names: a redelivered event asks for the same name, so
  * StartExecution answers ExecutionAlreadyExists instead of starting a second run.
- * Names allow at most 80 characters from [A-Za-z0-9-_].
  */
+import { sha256Hex } from '#commons/sha256';
+
+/** Names allow at most 80 characters from [A-Za-z0-9-_]. */
 export const MAX_EXECUTION_NAME_LENGTH = 80;
 const HASH_LENGTH = 16;
-
-const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
  * `value` made safe for an execution name within `maxLength`. Anything replaced or cut gets a

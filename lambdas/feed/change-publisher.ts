@@ -2,7 +2,7 @@
  * The change publisher contract: change events out to the feed's topic, in order per NPN, each at
  * most once per deduplication window. The SNS FIFO adapter is `sns-change-publisher.ts`.
  */
-import type { ChangeEvent } from './change-event.ts';
+import type { ChangeEvent } from '#feed/change-event';
 
 /** What one `publish` call did. */
 export interface PublishOutcome {

@@ -12,6 +12,7 @@
  * Options left out do not filter; a feed with none receives every change.
  */
 import { ENDPOINT_NAMES } from '#producersync/endpoints';
+import { isNpn } from '#producersync/npn';
 
 export interface FeedFilter {
   /** Record types to receive: endpoint names (`licenses`, `appointments`, ...) or `npnStatus`. @default every type */
@@ -29,7 +30,6 @@ export const FEED_RECORD_TYPES: readonly string[] = [...ENDPOINT_NAMES, 'npnStat
 export const MAX_FILTER_COMBINATIONS = 150;
 
 const STATE = /^[A-Z]{2}$/;
-const NPN = /^\d{1,10}$/;
 
 /** Checks a filter and returns it deduplicated and sorted; throws with the option's name on a bad value. */
 export function checkFeedFilter(filter: FeedFilter, where = 'change feed'): FeedFilter {
@@ -43,7 +43,7 @@ export function checkFeedFilter(filter: FeedFilter, where = 'change feed'): Feed
   const checked = {
     recordTypes: list('recordTypes', filter.recordTypes, (v) => FEED_RECORD_TYPES.includes(v), `record types of ${FEED_RECORD_TYPES.join(', ')}`),
     states: list('states', filter.states, (v) => STATE.test(v), 'two upper-case letters (TX)'),
-    npns: list('npns', filter.npns, (v) => NPN.test(v), 'NPNs of 1 to 10 digits'),
+    npns: list('npns', filter.npns, isNpn, 'NPNs of 1 to 10 digits'),
   };
   const combinations = (checked.recordTypes?.length ?? 1) * (checked.npns?.length ?? 1) * (checked.states ? checked.states.length + 1 : 1);
   if (combinations > MAX_FILTER_COMBINATIONS) {

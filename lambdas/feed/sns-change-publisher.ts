@@ -9,8 +9,8 @@
  * https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html
  */
 import { PublishBatchCommand, type PublishBatchRequestEntry, type SNSClient } from '@aws-sdk/client-sns';
-import { MAX_MESSAGE_BYTES, messageBodyOf, messageBytes, type ChangeEvent } from './change-event.ts';
-import type { ChangePublisher } from './change-publisher.ts';
+import { MAX_MESSAGE_BYTES, messageBodyOf, messageBytes, type ChangeEvent } from '#feed/change-event';
+import type { ChangePublisher } from '#feed/change-publisher';
 
 /** Options of `createSnsChangePublisher`. */
 export interface SnsChangePublisherOptions {

@@ -1,3 +1,8 @@
+/**
+ * The ProducerSync API client: every request goes through the rate budget, carries the cached
+ * token (one refresh after a 401), retries 429/5xx/transport failures with backoff, and hands a wait
+ * longer than the caller allows back as `RateLimitedError`. Pages are read by the paginator.
+ */
 import { sharedTokenCache, type TokenCache } from '@producersync/token-cache';
 import { numberEnv } from '#commons/env';
 import { logger } from '#commons/logger';
@@ -9,6 +14,7 @@ import { embeddedKeyForUrl, firstPageUrl, parsePage, type FirstPageOptions, type
 import { createLocalRateBudget, readServerRateState, type RateBudget } from '#producersync/rate-budget';
 import { DEFAULT_RETRY, isRetryable, retryAfterOf, withRetry, type RetryOptions } from '#producersync/retry';
 
+/** Options of `createProducerSyncClient`. */
 export interface ProducerSyncClientOptions {
   credentials: ProducerSyncCredentials;
   /** API request budget; default: an in-process budget of API_REQUESTS_PER_MINUTE (300). */
@@ -28,15 +34,19 @@ export interface ProducerSyncClientOptions {
   maxInlineWaitSeconds?: number;
 }
 
+/** A query parameter value (lists are joined with commas; undefined is left out). */
 export type QueryValue = string | number | boolean | readonly string[] | undefined;
 
+/** Options of one `fetchPage`. */
 export interface FetchPageOptions extends FirstPageOptions {
   /** Collection key inside `embedded`; default: the endpoint name, or the last path segment of the URL. */
   embeddedKey?: string;
 }
 
+/** Options of `paginate`: those of the first page. */
 export type PaginateOptions = FirstPageOptions;
 
+/** What a client has sent so far. */
 export interface ClientStats {
   /** HTTP requests sent to the API (token requests not included). */
   requests: number;
@@ -48,6 +58,7 @@ export interface ClientStats {
   tokenRefreshes: number;
 }
 
+/** The client. */
 export interface ProducerSyncClient {
   getJson<T = unknown>(pathOrAbsoluteUrl: string, query?: Readonly<Record<string, QueryValue>>): Promise<{ body: T; headers: Record<string, string> }>;
   /** A JSON write (subscriptions). The body of the answer is parsed when there is one, else null. */
@@ -61,9 +72,12 @@ export interface ProducerSyncClient {
   takeTokenRefreshes(): number;
 }
 
+/** Per-request headers and body timeout. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Longest wait spent sleeping inside the client. */
 export const DEFAULT_MAX_INLINE_WAIT_SECONDS = 30;
 
+/** A client for one set of credentials. */
 export function createProducerSyncClient(options: ProducerSyncClientOptions): ProducerSyncClient {
   const { credentials } = options;
   const apiBaseUrl = credentials.apiBaseUrl.replace(/\/+$/, '');

@@ -4,6 +4,8 @@
  * so an endpoint is named the same way everywhere (the `type` in exports, the
  * `recordType` attribute in DynamoDB, the key under `embedded`).
  */
+
+/** One endpoint of the catalogue. */
 export interface EndpointSpec {
   /** Endpoint name: path segment after /v2/, key inside `embedded`, and the record type everywhere in this product. */
   readonly name: EndpointName;
@@ -20,6 +22,7 @@ export interface EndpointSpec {
   readonly syncedByDefault: boolean;
 }
 
+/** Every endpoint name, in catalogue order. */
 export const ENDPOINT_NAMES = [
   'entities',
   'licenses',
@@ -31,8 +34,10 @@ export const ENDPOINT_NAMES = [
   'regulatoryActions',
 ] as const;
 
+/** One of ENDPOINT_NAMES. */
 export type EndpointName = (typeof ENDPOINT_NAMES)[number];
 
+/** The catalogue, by name. */
 export const ENDPOINTS: Readonly<Record<EndpointName, EndpointSpec>> = {
   entities: { name: 'entities', path: '/v2/entities', byIdPath: '/v2/entities/{npn}', syncedByDefault: true },
   licenses: {
@@ -80,8 +85,10 @@ export const ENDPOINTS: Readonly<Record<EndpointName, EndpointSpec>> = {
   },
 };
 
+/** What a run syncs unless SYNC_ENDPOINTS says otherwise. */
 export const DEFAULT_SYNC_ENDPOINTS: readonly EndpointName[] = ENDPOINT_NAMES.filter((n) => ENDPOINTS[n].syncedByDefault);
 
+/** True for a catalogue name. */
 export function isEndpointName(value: unknown): value is EndpointName {
   return typeof value === 'string' && (ENDPOINT_NAMES as readonly string[]).includes(value);
 }
@@ -101,4 +108,5 @@ export const AGENTSYNC_HOSTS = {
   sandbox: { tokenUrl: 'https://auth.sandbox.agentsync.io/oauth2/token', apiBaseUrl: 'https://api.sandbox.agentsync.io' },
   production: { tokenUrl: 'https://auth.agentsync.io/oauth2/token', apiBaseUrl: 'https://api.agentsync.io' },
 } as const;
+/** `sandbox` or `production`. */
 export type AgentSyncEnvironment = keyof typeof AGENTSYNC_HOSTS;

@@ -1,16 +1,18 @@
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { Agent, request as undiciRequest } from 'undici';
-import { MalformedResponseError, safePath } from '#producersync/errors';
-
 /**
  * The one HTTP connection pool of a Lambda container: keep-alive across invocations
  * (a warm container reuses its TLS connections) and bounded connect/headers/body waits,
  * so a stuck upstream turns into a retryable timeout instead of a hung Lambda.
  */
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { Agent, request as undiciRequest } from 'undici';
+import { MalformedResponseError, safePath } from '#producersync/errors';
+
+/** Connect, headers and body waits of the pool. */
 export const HTTP_TIMEOUTS = { connectMs: 10_000, headersMs: 30_000, bodyMs: 60_000 } as const;
 
 let sharedAgent: Agent | undefined;
 
+/** The container's pool, created on first use. */
 export function httpAgent(): Agent {
   sharedAgent ??= new Agent({
     keepAliveTimeout: 30_000,
@@ -22,6 +24,7 @@ export function httpAgent(): Agent {
   return sharedAgent;
 }
 
+/** One request. */
 export interface HttpRequest {
   method?: string;
   headers?: Record<string, string>;
@@ -30,6 +33,7 @@ export interface HttpRequest {
   timeoutMs?: number;
 }
 
+/** One answer, decoded. */
 export interface HttpResponse {
   status: number;
   /** Lower-case names; repeated headers joined with ", ". */

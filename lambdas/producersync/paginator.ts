@@ -1,3 +1,7 @@
+/**
+ * The paginator of the v2 list endpoints: the first page's URL, and reading a page body with the
+ * documented stop rule (producersync-api.md §3.2), tolerant of every variant the API is known to send.
+ */
 import { ENDPOINTS, type EndpointName } from '#producersync/endpoints';
 
 /**
@@ -10,6 +14,7 @@ export interface Page {
   selfUrl?: string;
 }
 
+/** The query of a first page. */
 export interface FirstPageOptions {
   /** `yyyy-MM-dd`; records with `updatedAt` on or after it. */
   updatedSince?: string;
@@ -20,6 +25,7 @@ export interface FirstPageOptions {
   includeDeleted?: boolean;
 }
 
+/** Records per page unless asked otherwise (the API's own default is 250). */
 export const DEFAULT_PAGE_SIZE = 1000;
 
 /** `<apiBaseUrl>/v2/<name>?updatedSince=..&npns=a,b&size=1000[&includeDeleted=..]`. */

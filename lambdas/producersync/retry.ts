@@ -1,5 +1,7 @@
+/** Retry with full-jitter exponential backoff, and which failures are worth another attempt. */
 import { MalformedResponseError, RateLimitedError } from '#producersync/errors';
 
+/** How `withRetry` retries. */
 export interface RetryOptions {
   /** Total attempts including the first. */
   maxAttempts: number;
@@ -14,12 +16,14 @@ export interface RetryOptions {
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
 }
 
+/** The client's retry: 6 attempts, 0.5 s doubling up to 20 s. */
 export const DEFAULT_RETRY: Readonly<Pick<RetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'>> = {
   maxAttempts: 6,
   baseDelayMs: 500,
   maxDelayMs: 20_000,
 };
 
+/** Waits `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

@@ -1,15 +1,17 @@
-import type { ProducerSyncClient } from '#producersync/client';
-import { chunked } from '#commons/chunked';
-
 /**
  * NPN management (producersync-api.md §2.2): the account's subscription list and its
  * asynchronous jobs. Parsing is tolerant (`job_id` or `jobId`, `embedded` or `_embedded`)
  * and keeps fields it does not know under `raw`.
  */
+import { chunked } from '#commons/chunked';
+import type { ProducerSyncClient } from '#producersync/client';
+
+/** The subscription list's path. */
 export const SUBSCRIPTIONS_PATH = '/v1/accounts/subscriptions';
 /** NPNs per request; larger lists are sent in batches. */
 export const SUBSCRIPTION_BATCH_SIZE = 10_000;
 
+/** The answer to a list change: the job it started. */
 export interface SubscriptionJobRef {
   jobId: string | undefined;
   success: boolean | undefined;
@@ -20,6 +22,7 @@ export interface SubscriptionJobRef {
   raw: Record<string, unknown> | null;
 }
 
+/** A job's status. */
 export interface JobStatus {
   id: string;
   /** `status` at the top level or under `details`, e.g. IN_PROGRESS / COMPLETED; undefined when the API does not say. */
@@ -31,6 +34,7 @@ export interface JobStatus {
   raw: Record<string, unknown>;
 }
 
+/** A job's per-NPN results. */
 export interface JobDetails {
   /** Per-NPN outcomes when the API lists them (the first array inside `embedded`). */
   results: Record<string, unknown>[];
@@ -38,6 +42,7 @@ export interface JobDetails {
   raw: Record<string, unknown>;
 }
 
+/** Every subscribed NPN (following `next` if the list is ever paged). */
 export async function listSubscriptions(client: ProducerSyncClient): Promise<string[]> {
   const npns: string[] = [];
   let url: string | undefined = SUBSCRIPTIONS_PATH;
@@ -75,6 +80,7 @@ export function removeSubscriptions(client: ProducerSyncClient, npns: readonly s
   return inBatches(npns, (batch) => submit(client, 'DELETE', batch));
 }
 
+/** The status of a job. */
 export async function getJobStatus(client: ProducerSyncClient, jobId: string): Promise<JobStatus> {
   const { body } = await client.getJson(`${SUBSCRIPTIONS_PATH}/status/${encodeURIComponent(jobId)}`);
   const raw = objectOf(body);
@@ -91,6 +97,7 @@ export async function getJobStatus(client: ProducerSyncClient, jobId: string): P
   };
 }
 
+/** The per-NPN results of a job. */
 export async function getJobDetails(client: ProducerSyncClient, jobId: string): Promise<JobDetails> {
   const { body } = await client.getJson(`${SUBSCRIPTIONS_PATH}/status/${encodeURIComponent(jobId)}/details`);
   const raw = objectOf(body);
@@ -99,6 +106,7 @@ export async function getJobDetails(client: ProducerSyncClient, jobId: string): 
   return { results: results ?? [], embedded, raw };
 }
 
+/** Options of `waitForJob`. */
 export interface WaitForJobOptions {
   pollMs?: number;
   timeoutMs?: number;

@@ -1,14 +1,17 @@
+/**
+ * Example downstream consumer of the data table stream (Lambda `producersync-example-consumer`,
+ * docs/STREAM-CONTRACT.md): turns each stream record into one classified change and logs it. Copy it
+ * and replace `applyChange` with real work.
+ */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { logger } from '#commons/logger';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { addLambdaContext, logger } from '#commons/logger';
 
-/**
- * Example downstream consumer of the data table stream (docs/STREAM-CONTRACT.md): turns each stream
- * record into one classified change and logs it. Copy it and replace `applyChange` with real work.
- */
+/** What happened to an item, as a consumer cares about it. */
 export type ChangeKind = 'created' | 'updated' | 'soft-deleted' | 'restored' | 'removed' | 'npn-status';
 
+/** One stream record, classified. */
 export interface Change {
   kind: ChangeKind;
   eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
@@ -25,6 +28,7 @@ export interface Change {
 const image = (value: Record<string, unknown> | undefined): Record<string, unknown> | undefined =>
   value ? unmarshall(value as Record<string, AttributeValue>) : undefined;
 
+/** The change a stream record stands for. */
 export function classify(record: DynamoDBRecord): Change {
   const eventName = record.eventName;
   if (eventName !== 'INSERT' && eventName !== 'MODIFY' && eventName !== 'REMOVE') throw new Error(`unexpected stream eventName ${String(eventName)}`);
@@ -70,7 +74,8 @@ export async function applyChange(change: Change): Promise<void> {
  * Records of one shard arrive in order; on the first failure the rest of the batch is reported
  * failed from that record on, so Lambda retries from there and the order per item is kept.
  */
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+export async function handler(event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> {
+  addLambdaContext(context);
   for (const record of event.Records) {
     try {
       await applyChange(classify(record));

@@ -1,3 +1,8 @@
+/**
+ * The checkpoint of one endpoint in one run (control-table item `RUN#<runId>` / `ENDPOINT#<name>`):
+ * its cursor and its counts, saved after every page so any invocation resumes where the last one
+ * committed. The store interface and its DynamoDB adapter.
+ */
 import {
   ConditionalCheckFailedException,
   GetItemCommand,
@@ -10,18 +15,16 @@ import type { EndpointName } from '#producersync/endpoints';
 import type { PageOutcome } from '#sync/record-store';
 
 /** Everything an endpoint's sync has counted so far in one run (the run record repeats these per endpoint). */
-export interface EndpointCounts {
+export interface EndpointCounts extends PageOutcome {
+  /** Pages committed to the checkpoint. */
   pages: number;
+  /** Records on those pages (every one lands in exactly one PageOutcome bucket). */
   recordsSeen: number;
-  inserted: number;
-  modified: number;
-  unchanged: number;
-  deleted: number;
-  stale: number;
-  quarantined: number;
+  /** Times the endpoint handed a wait to the state machine. */
   throttled: number;
 }
 
+/** The names of EndpointCounts, in the order the run record and the CLI show them. */
 export const COUNT_NAMES = [
   'pages',
   'recordsSeen',
@@ -51,6 +54,7 @@ export class CheckpointConflictError extends Error {
   override readonly name = 'CheckpointConflictError';
 }
 
+/** Counts with every value at zero. */
 export const emptyCounts = (): EndpointCounts => ({
   pages: 0,
   recordsSeen: 0,
@@ -63,6 +67,7 @@ export const emptyCounts = (): EndpointCounts => ({
   throttled: 0,
 });
 
+/** The checkpoint of an endpoint that has not stored a page yet. */
 export const initialCheckpoint = (runId: string, endpoint: EndpointName): Checkpoint => ({
   runId,
   endpoint,
@@ -89,8 +94,10 @@ export function afterPage(checkpoint: Checkpoint, recordsOnPage: number, outcome
   };
 }
 
+/** The control-table key of a checkpoint. */
 export const checkpointKey = (runId: string, endpoint: string) => ({ pk: { S: `RUN#${runId}` }, sk: { S: `ENDPOINT#${endpoint}` } });
 
+/** Where checkpoints are kept. */
 export interface CheckpointStore {
   load(runId: string, endpoint: EndpointName): Promise<Checkpoint | undefined>;
   /**
@@ -103,7 +110,15 @@ export interface CheckpointStore {
   recordError(runId: string, endpoint: EndpointName, message: string): Promise<void>;
 }
 
-export function createCheckpointStore({ client, tableName }: { client: DynamoDBClient; tableName: string }): CheckpointStore {
+/** Options of `createDynamoCheckpointStore`. */
+export interface DynamoCheckpointStoreOptions {
+  client: DynamoDBClient;
+  /** The control table. */
+  tableName: string;
+}
+
+/** The checkpoint store on the DynamoDB control table. */
+export function createDynamoCheckpointStore({ client, tableName }: DynamoCheckpointStoreOptions): CheckpointStore {
   return {
     async load(runId, endpoint) {
       const response = await client.send(new GetItemCommand({ TableName: tableName, Key: checkpointKey(runId, endpoint), ConsistentRead: true }));

@@ -1,3 +1,5 @@
+/** Bounded concurrency for batches of DynamoDB requests. */
+
 /** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
 export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -1,8 +1,11 @@
+/** The cursor of an endpoint's sync: which page to fetch next, from its checkpoint. */
 import { firstPageUrl } from '#producersync/paginator';
 import type { Checkpoint } from '#sync/checkpoint';
 import type { SyncPagesEvent } from '#sync/events';
 
+/** Where first pages are built. */
 export interface CursorOptions {
+  /** The API base URL the first page's URL starts with. */
   apiBaseUrl: string;
   /** `size` query parameter (PAGE_SIZE, default 1000). */
   pageSize: number;

@@ -1,3 +1,8 @@
+/**
+ * The record store on the data table: validates a page, reads the stored versions in batches,
+ * classifies each record with `decide` and writes the changed ones with conditional PutItems
+ * (docs/SYNC.md, "Applying a page"). Also the naive BatchWriteItem baseline the benchmarks compare against.
+ */
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
@@ -12,6 +17,7 @@ import type { EndpointName } from '#producersync/endpoints';
 import { chunked } from '#commons/chunked';
 import { backoffDelayMs, sleep } from '#producersync/retry';
 import { mapWithConcurrency } from '#sync/concurrency';
+import { decide, isWrite, type Decision, type Version } from '#sync/decide';
 import type { QuarantineSink } from '#sync/quarantine';
 import { emptyOutcome, type DataItem, type PageOutcome, type RecordStore } from '#sync/record-store';
 import { validateRecord } from '#sync/record-validation';
@@ -19,36 +25,34 @@ import { validateRecord } from '#sync/record-validation';
 /** Full-jitter backoff before re-sending DynamoDB's unprocessed batch leftovers: up to 100 ms, 200 ms, ... 2 s. */
 const unprocessedBackoffMs = (attempt: number): number => backoffDelayMs(attempt + 1, { baseDelayMs: 50, maxDelayMs: 2_000 }, Math.random);
 
+/** Options of `createDynamoRecordStore`. */
 export interface DynamoRecordStoreOptions {
   client: DynamoDBClient;
+  /** The data table. */
   tableName: string;
+  /** Where records that cannot be stored go. */
   quarantine: QuarantineSink;
   /** Conditional PutItems in flight at once (default 16). */
   writeConcurrency?: number;
 }
 
-/** What the data table holds for a key, as far as the write rule needs to know. */
-interface StoredVersion {
-  updatedAt: string;
-  contentHash: string;
-  deleted: boolean;
-}
-
-type Classification = 'inserted' | 'modified' | 'deleted' | 'unchanged' | 'stale' | 'quarantined';
+/** The bucket a record of a page lands in. */
+type Classification = Decision | 'quarantined';
 
 const BATCH_GET_MAX_KEYS = 100;
 const BATCH_WRITE_MAX_ITEMS = 25;
 const MAX_BATCH_ATTEMPTS = 12;
 
-/** The write rule of docs/ARCHITECTURE.md: new, newer, or same date with different content. */
+/** `decide`'s rule in DynamoDB's words: the key is new, or the incoming date is newer, or the same date with other content. */
 const WRITE_RULE = 'attribute_not_exists(#pk) OR #updatedAt < :u OR (#updatedAt = :u AND #contentHash <> :h)';
 const WRITE_RULE_NAMES = { '#pk': 'pk', '#updatedAt': 'updatedAt', '#contentHash': 'contentHash' };
 
 const keyOf = (item: { pk: string; sk: string }): string => `${item.pk}\u0000${item.sk}`;
 
+/** The record store on the DynamoDB data table. */
 export function createDynamoRecordStore({ client, tableName, quarantine, writeConcurrency = 16 }: DynamoRecordStoreOptions): RecordStore {
-  async function readStored(items: readonly DataItem[]): Promise<Map<string, StoredVersion>> {
-    const stored = new Map<string, StoredVersion>();
+  async function readStored(items: readonly DataItem[]): Promise<Map<string, Version>> {
+    const stored = new Map<string, Version>();
     await mapWithConcurrency(chunked(items, BATCH_GET_MAX_KEYS), 4, async (chunk) => {
       let keys: Record<string, AttributeValue>[] = chunk.map((item) => ({ pk: { S: item.pk }, sk: { S: item.sk } }));
       for (let attempt = 0; keys.length > 0; attempt++) {
@@ -77,7 +81,8 @@ export function createDynamoRecordStore({ client, tableName, quarantine, writeCo
     return stored;
   }
 
-  async function put(item: DataItem, marshalled: Record<string, AttributeValue>, before: StoredVersion | undefined): Promise<Classification> {
+  /** Writes `item` under the write rule; `decision` is what the rule said about the version read before. */
+  async function put(item: DataItem, marshalled: Record<string, AttributeValue>, decision: Decision): Promise<Classification> {
     try {
       await client.send(
         new PutItemCommand({
@@ -89,12 +94,13 @@ export function createDynamoRecordStore({ client, tableName, quarantine, writeCo
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return classifyWrite(item, before);
+      return decision;
     } catch (error) {
-      // Someone (a duplicate invocation, an overlapping run) wrote this key since our read: no write happened.
+      // Someone (a duplicate invocation, an overlapping run) wrote this key since our read: no write
+      // happened, and the version it left decides (one without a date or hash refused it as well).
       if (error instanceof ConditionalCheckFailedException) {
-        const now = error.Item ? storedVersion(error.Item) : undefined;
-        return now && now.updatedAt > item.updatedAt ? 'stale' : 'unchanged';
+        const now = decide(item, error.Item ? storedVersion(error.Item) : undefined);
+        return isWrite(now) ? 'unchanged' : now;
       }
       // DynamoDB refuses this one item (nesting deeper than 32, an empty map key, ...): retrying
       // cannot help, so it must not fail the endpoint on every attempt.
@@ -123,10 +129,11 @@ export function createDynamoRecordStore({ client, tableName, quarantine, writeCo
           latest.set(key, result.item);
           continue;
         }
-        // The same record twice on one page: keep the newer copy (the later one on a tie), count the other.
-        const [kept, dropped] = result.item.updatedAt >= previous.updatedAt ? [result.item, previous] : [previous, result.item];
+        // The same record twice on one page: keep the copy the write rule prefers (the newer one, the
+        // later one on a tie); the other is unchanged if identical, else superseded (stale).
+        const [kept, dropped] = decide(result.item, previous) === 'stale' ? [previous, result.item] : [result.item, previous];
         latest.set(key, kept);
-        outcome[dropped.contentHash === kept.contentHash && dropped.updatedAt === kept.updatedAt ? 'unchanged' : 'stale']++;
+        outcome[decide(kept, dropped) === 'unchanged' ? 'unchanged' : 'stale']++;
       }
 
       await mapWithConcurrency(rejected, writeConcurrency, ({ raw, reason }) => quarantine.put(endpoint, raw, reason));
@@ -134,15 +141,12 @@ export function createDynamoRecordStore({ client, tableName, quarantine, writeCo
 
       const items = [...latest.values()];
       const stored = await readStored(items);
-      const writes: { item: DataItem; marshalled: Record<string, AttributeValue>; before: StoredVersion | undefined }[] = [];
+      const writes: { item: DataItem; marshalled: Record<string, AttributeValue>; decision: Decision }[] = [];
       for (const item of items) {
-        const before = stored.get(keyOf(item));
-        if (before && before.updatedAt === item.updatedAt && before.contentHash === item.contentHash) {
-          outcome.unchanged++;
-          continue;
-        }
-        if (before && before.updatedAt > item.updatedAt) {
-          outcome.stale++;
+        const decision = decide(item, stored.get(keyOf(item)));
+        // Unchanged or stale: no request at all, so no stream record.
+        if (!isWrite(decision)) {
+          outcome[decision]++;
           continue;
         }
         let marshalled: Record<string, AttributeValue>;
@@ -153,28 +157,25 @@ export function createDynamoRecordStore({ client, tableName, quarantine, writeCo
           outcome.quarantined++;
           continue;
         }
-        writes.push({ item, marshalled, before });
+        writes.push({ item, marshalled, decision });
       }
 
-      const results = await mapWithConcurrency(writes, writeConcurrency, (w) => put(w.item, w.marshalled, w.before));
+      const results = await mapWithConcurrency(writes, writeConcurrency, (w) => put(w.item, w.marshalled, w.decision));
       for (const classification of results) outcome[classification]++;
       return outcome;
     },
   };
 }
 
-function classifyWrite(item: DataItem, before: StoredVersion | undefined): Classification {
-  if (item.deleted && !before?.deleted) return 'deleted';
-  return before ? 'modified' : 'inserted';
-}
-
-function storedVersion(attributes: Record<string, AttributeValue>): StoredVersion | undefined {
+/** The stored version in a BatchGetItem answer or a failed condition's old item; undefined without a date or hash. */
+function storedVersion(attributes: Record<string, AttributeValue>): Version | undefined {
   const updatedAt = attributes.updatedAt?.S;
   const hash = attributes.contentHash?.S;
   if (updatedAt === undefined || hash === undefined) return undefined;
   return { updatedAt, contentHash: hash, deleted: attributes.deleted?.BOOL === true };
 }
 
+/** The item as DynamoDB attributes (throws for what DynamoDB cannot hold, e.g. an Infinity). */
 function marshallItem(item: DataItem): Record<string, AttributeValue> {
   return marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: false });
 }

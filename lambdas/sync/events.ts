@@ -1,7 +1,11 @@
-import type { EndpointName } from '#producersync/endpoints';
+/**
+ * The payloads between the sync state machine and its Lambdas (docs/ARCHITECTURE.md, docs/SYNC.md),
+ * and the checks each Lambda applies to the payload it receives.
+ */
+import { isEndpointName, type EndpointName } from '#producersync/endpoints';
 import type { EndpointCounts } from '#sync/checkpoint';
 
-/** The payloads between the sync state machine and its Lambdas (docs/ARCHITECTURE.md, docs/SYNC.md). */
+/** `incremental`: changes since a date; `backfill`: everything (optionally for some NPNs). */
 export type SyncMode = 'incremental' | 'backfill';
 
 /** State machine input. */
@@ -23,6 +27,7 @@ export interface SyncPagesEvent {
   npns: string[] | null;
 }
 
+/** What Prepare returns: the run and one Map item per endpoint. */
 export interface PrepareResult {
   runId: string;
   mode: SyncMode;
@@ -31,6 +36,7 @@ export interface PrepareResult {
   endpoints: SyncPagesEvent[];
 }
 
+/** What one `sync-pages` invocation returns: its event, whether the endpoint is done, and how long to wait. */
 export interface SyncPagesResult extends SyncPagesEvent {
   done: boolean;
   waitSeconds: number;
@@ -56,15 +62,64 @@ export interface FinalizeEvent {
   results?: unknown[];
 }
 
+/** An endpoint that did not finish, and why (the run record's `failedEndpoints`). */
 export interface FailedEndpoint {
   endpoint: EndpointName;
   error: string;
 }
 
+/** What RecordRun returns. */
 export interface FinalizeResult {
   status: 'SUCCEEDED' | 'FAILED';
   /** The Map items to run again (the `ResumeFailed` Map iterates over these). */
   failedEndpoints: SyncPagesEvent[];
 }
 
+/** One endpoint's counts in the run record. */
 export type EndpointSummary = EndpointCounts & { unsupported?: boolean };
+
+/** Throws unless `event` is a `sync-pages` event (a wiring error, so the message shows what arrived). */
+export function assertSyncPagesEvent(event: unknown): asserts event is SyncPagesEvent {
+  const e = event as Partial<SyncPagesEvent> | null;
+  const ok =
+    e !== null &&
+    typeof e === 'object' &&
+    typeof e.runId === 'string' &&
+    e.runId !== '' &&
+    isEndpointName(e.endpoint) &&
+    (e.mode === 'incremental' || e.mode === 'backfill') &&
+    (e.updatedSince === null || typeof e.updatedSince === 'string') &&
+    (e.npns === null || Array.isArray(e.npns));
+  if (!ok) throw new Error(`sync-pages event must be {runId, endpoint, mode, updatedSince, npns}, got ${JSON.stringify(event)?.slice(0, 300)}`);
+}
+
+/** The Prepare items of a RecordRun payload; falls back to the endpoints named in the Map results if the payload lacks them. */
+export function finalizeItems(event: FinalizeEvent): SyncPagesEvent[] {
+  if (Array.isArray(event.endpoints) && event.endpoints.length > 0) return event.endpoints.filter((item) => isEndpointName(item?.endpoint));
+  const fromResults = (event.results ?? []).filter(
+    (r): r is SyncPagesEvent =>
+      typeof r === 'object' && r !== null && isEndpointName((r as { endpoint?: unknown }).endpoint) && typeof (r as { runId?: unknown }).runId === 'string',
+  );
+  if (fromResults.length === 0) throw new Error('finalize needs the Prepare endpoints (event.endpoints)');
+  return fromResults.map(({ runId, endpoint, mode, updatedSince, npns }) => ({ runId, endpoint, mode, updatedSince, npns }));
+}
+
+/** The Catch output `{endpoint, failed: true, error: {Error, Cause}}` of an endpoint as one readable line, if there is one. */
+export function caughtError(event: FinalizeEvent, endpoint: string): string | undefined {
+  const entry = (event.results ?? []).find(
+    (r) => typeof r === 'object' && r !== null && (r as { endpoint?: unknown }).endpoint === endpoint && (r as { failed?: unknown }).failed === true,
+  ) as { error?: unknown } | undefined;
+  if (!entry) return undefined;
+  const error = entry.error as { Error?: unknown; Cause?: unknown } | string | undefined;
+  if (typeof error === 'string') return error.slice(0, 1_000);
+  const name = typeof error?.Error === 'string' ? error.Error : 'Error';
+  let message = typeof error?.Cause === 'string' ? error.Cause : '';
+  try {
+    // A Lambda error's Cause is the JSON {errorType, errorMessage, trace}; keep the message, not the trace.
+    const cause = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof cause.errorMessage === 'string') message = cause.errorMessage;
+  } catch {
+    // not JSON: keep it as it is
+  }
+  return `${name}: ${message}`.slice(0, 1_000);
+}

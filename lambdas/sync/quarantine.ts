@@ -1,6 +1,11 @@
+/**
+ * Quarantine: source records the sync cannot store, kept with their reason under the run
+ * (`RUN#<runId>` / `QUARANTINE#<endpoint>#<sha>`) so one bad record never blocks a page.
+ * The sink interface and its DynamoDB adapter.
+ */
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EndpointName } from '#producersync/endpoints';
-import { sha256Hex } from '#sync/content-hash';
+import { sha256Hex } from '#commons/sha256';
 
 /** Keeps the raw JSON small enough for one control-table item (400 KB cap). */
 export const MAX_QUARANTINE_RAW_BYTES = 350_000;
@@ -10,9 +15,12 @@ export interface QuarantineSink {
   put(endpoint: EndpointName, raw: unknown, reason: string): Promise<void>;
 }
 
+/** Options of `createDynamoQuarantine`. */
 export interface DynamoQuarantineOptions {
   client: DynamoDBClient;
+  /** The control table. */
   tableName: string;
+  /** The run the quarantined records belong to. */
   runId: string;
 }
 

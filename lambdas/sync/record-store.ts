@@ -1,3 +1,7 @@
+/**
+ * The record store contract: applying one page of source records to the data table with
+ * change-only writes, and what it counts. The DynamoDB adapter is `dynamo-record-store.ts`.
+ */
 import type { EndpointName } from '#producersync/endpoints';
 
 /** One data-table item per source record (docs/ARCHITECTURE.md, "Data table"). */
@@ -29,13 +33,16 @@ export interface PageOutcome {
   quarantined: number;
 }
 
+/** Where the sync writes records. */
 export interface RecordStore {
   /** Validates and applies one page of source records with change-only conditional writes. Idempotent. */
   applyPage(endpoint: EndpointName, records: readonly unknown[]): Promise<PageOutcome>;
 }
 
+/** A page outcome with every count at zero. */
 export const emptyOutcome = (): PageOutcome => ({ inserted: 0, modified: 0, unchanged: 0, deleted: 0, stale: 0, quarantined: 0 });
 
+/** The data-table key of a record: `NPN#<npn>` / `<recordType>#<id>`. */
 export const dataKey = (npn: string, recordType: EndpointName, id: number): { pk: string; sk: string } => ({
   pk: `NPN#${npn}`,
   sk: `${recordType}#${id}`,

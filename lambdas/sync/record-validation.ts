@@ -1,7 +1,14 @@
+/**
+ * The checks a source record passes before it becomes a data item (docs/SYNC.md, "Records and the
+ * write rule"); a record that fails is quarantined with the reason, the rest of its page goes on.
+ */
+import { isCalendarDate } from '#commons/calendar-date';
 import type { EndpointName } from '#producersync/endpoints';
-import { canonicalJson, sha256Hex } from '#sync/content-hash';
+import { sha256Hex } from '#commons/sha256';
+import { canonicalJson } from '#sync/content-hash';
 import { dataKey, type DataItem } from '#sync/record-store';
 
+/** The data item of a valid record, or why the record cannot be stored. */
 export type ValidationResult = { ok: true; item: DataItem } | { ok: false; reason: string };
 
 /**
@@ -13,16 +20,14 @@ export const MISSING_UPDATED_AT = '0000-00-00';
 /** DynamoDB items are capped at 400 KB; leave room for the keys and the other attributes. */
 export const MAX_RECORD_JSON_BYTES = 350_000;
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/**
+ * A record's own `npn` may be any digit string: the sync stores what the source holds (docs/SYNC.md),
+ * while NPNs we send (#producersync/npn) must be 1-10 digits.
+ */
 const DIGITS = /^\d+$/;
 
-export function isCalendarDate(value: string): boolean {
-  const m = DATE.exec(value);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
-}
+/** @deprecated The calendar-date rule lives in `#commons/calendar-date`; re-exported for scripts/commands/sync.ts until it imports that. */
+export { isCalendarDate };
 
 function normaliseNpn(value: unknown): string | undefined {
   if (typeof value === 'string') return DIGITS.test(value) ? value : undefined;
@@ -43,7 +48,7 @@ export function validateRecord(endpoint: EndpointName, raw: unknown): Validation
 
   let updatedAt = MISSING_UPDATED_AT;
   if (record.updatedAt !== undefined && record.updatedAt !== null) {
-    if (typeof record.updatedAt !== 'string' || !isCalendarDate(record.updatedAt)) {
+    if (!isCalendarDate(record.updatedAt)) {
       return { ok: false, reason: 'updatedAt is not a yyyy-MM-dd date' };
     }
     updatedAt = record.updatedAt;

@@ -1,5 +1,7 @@
+/** The sync state machine's input (`{runDate}` or a backfill) and the endpoints a run syncs (docs/SYNC.md, step 1). */
+import { isCalendarDate } from '#commons/calendar-date';
 import { DEFAULT_SYNC_ENDPOINTS, isEndpointName, type EndpointName } from '#producersync/endpoints';
-import { isCalendarDate } from '#sync/record-validation';
+import { isNpn } from '#producersync/npn';
 import type { SyncMode } from '#sync/events';
 
 /** Thrown for a state machine input the sync cannot run; the state machine turns it into a Fail with this message. */
@@ -14,6 +16,7 @@ export class InvalidInputError extends Error {
  */
 export const MAX_BACKFILL_NPNS = 500;
 
+/** What a valid input asks for. */
 export interface SyncRequest {
   mode: SyncMode;
   runDate?: string;
@@ -35,7 +38,7 @@ export function parseSyncInput(input: unknown, now: Date = new Date()): SyncRequ
     const extra = keys.filter((k) => k !== 'runDate');
     if (extra.length > 0) throw new InvalidInputError(`unexpected field(s) next to runDate: ${extra.join(', ')}`);
     const { runDate } = fields;
-    if (typeof runDate !== 'string' || !isCalendarDate(runDate)) {
+    if (!isCalendarDate(runDate)) {
       throw new InvalidInputError(`runDate must be a calendar date YYYY-MM-DD, got ${JSON.stringify(runDate)}`);
     }
     const tomorrow = new Date(now.getTime() + DAY_MS).toISOString().slice(0, 10);
@@ -48,7 +51,7 @@ export function parseSyncInput(input: unknown, now: Date = new Date()): SyncRequ
     if (extra.length > 0) throw new InvalidInputError(`unexpected field(s) in a backfill input: ${extra.join(', ')}`);
     if (fields.npns === undefined) return { mode: 'backfill', updatedSince: null, npns: null };
     const { npns } = fields;
-    if (!Array.isArray(npns) || npns.length === 0 || !npns.every((n) => typeof n === 'string' && /^\d{1,10}$/.test(n))) {
+    if (!Array.isArray(npns) || npns.length === 0 || !npns.every(isNpn)) {
       throw new InvalidInputError('npns must be a non-empty array of NPN strings (digits only); omit it to backfill every subscribed NPN');
     }
     const unique = [...new Set(npns as string[])];

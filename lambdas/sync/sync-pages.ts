@@ -1,25 +1,32 @@
+/**
+ * The `SyncPages` step (Lambda `producersync-sync-pages`): the engine that pages one endpoint of a
+ * run from its checkpoint (`syncPages`), the one factory of its dependencies (`createSyncDeps`,
+ * shared with the reliability harness and the tests), and the handler that wires both from the
+ * environment and the credentials secret.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TokenRequestError } from '@producersync/token-cache';
 import type { Context } from 'aws-lambda';
-import { dynamoClient } from '#commons/clients';
+import { dynamoClient } from '#commons/dynamo-client';
 import { numberEnv, requiredEnv } from '#commons/env';
-import { logger } from '#commons/logger';
+import { addLambdaContext, logger } from '#commons/logger';
 import { publishCounts } from '#commons/metrics';
 import { createProducerSyncClient } from '#producersync/client';
 import { loadCredentials } from '#producersync/credentials';
-import { ENDPOINTS, API_LIMITS, isEndpointName } from '#producersync/endpoints';
+import { createDynamoRateBudget } from '#producersync/dynamo-rate-budget';
+import { ENDPOINTS, API_LIMITS } from '#producersync/endpoints';
 import { ProducerSyncHttpError, RateLimitedError, safePath } from '#producersync/errors';
-import { createDynamoRateBudget } from '#producersync/rate-budget';
 import {
   afterPage,
   CheckpointConflictError,
-  createCheckpointStore,
+  createDynamoCheckpointStore,
   initialCheckpoint,
   type Checkpoint,
   type CheckpointStore,
 } from '#sync/checkpoint';
 import { atFirstPage, currentPageUrl } from '#sync/cursor';
 import { createDynamoRecordStore } from '#sync/dynamo-record-store';
-import type { SyncPagesEvent, SyncPagesResult } from '#sync/events';
+import { assertSyncPagesEvent, type SyncPagesEvent, type SyncPagesResult } from '#sync/events';
 import { createDynamoQuarantine } from '#sync/quarantine';
 import { emptyOutcome, type PageOutcome, type RecordStore } from '#sync/record-store';
 
@@ -30,6 +37,7 @@ export interface PageSource {
   takeTokenRefreshes?(): number;
 }
 
+/** What the engine pages through and writes to. */
 export interface SyncPagesDeps {
   source: PageSource;
   apiBaseUrl: string;
@@ -48,15 +56,18 @@ const MIN_WAIT_SECONDS = 1;
 const MAX_WAIT_SECONDS = 3_600;
 /** Waits on the shared rate budget up to this long inside the Lambda; longer waits go to a Step Functions Wait. */
 const MAX_INLINE_WAIT_SECONDS = 20;
+/** The shared rate bucket of the API budget (`RATE#producersync-api`). */
 const RATE_BUDGET_NAME = 'producersync-api';
+/** SYNC_TIME_BUDGET_MS default: 10 of the function's 15 minutes. */
+const DEFAULT_TIME_BUDGET_MS = 600_000;
 
 /**
- * Pages one endpoint of a run from its checkpoint until the last page, the time budget, or a
+ * The engine: pages one endpoint of a run from its checkpoint until the last page, the time budget, or a
  * throttle, writing the checkpoint after every page. Safe to re-invoke at any point: pages
  * are applied with idempotent conditional writes and the checkpoint only moves forward.
  */
 export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lambdaRemainingMs?: number): Promise<SyncPagesResult> {
-  assertEvent(event);
+  assertSyncPagesEvent(event);
   const { runId, endpoint } = event;
   const now = deps.now ?? Date.now;
   const startedAt = now();
@@ -145,6 +156,7 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
   }
 }
 
+/** Saves a note on the checkpoint unless another invocation has moved it on. */
 async function saveQuietly(checkpoints: CheckpointStore, checkpoint: Checkpoint, expectedPages: number): Promise<void> {
   try {
     await checkpoints.save(checkpoint, expectedPages);
@@ -154,6 +166,7 @@ async function saveQuietly(checkpoints: CheckpointStore, checkpoint: Checkpoint,
   }
 }
 
+/** Adds a page's outcome to the invocation's counts. */
 function addOutcome(into: PageOutcome, outcome: PageOutcome): void {
   for (const key of Object.keys(into) as (keyof PageOutcome)[]) into[key] += outcome[key];
 }
@@ -166,61 +179,84 @@ export function describeError(error: unknown): string {
   return text.slice(0, 1_000);
 }
 
-function assertEvent(event: SyncPagesEvent): void {
-  const ok =
-    event !== null &&
-    typeof event === 'object' &&
-    typeof event.runId === 'string' &&
-    event.runId !== '' &&
-    isEndpointName(event.endpoint) &&
-    (event.mode === 'incremental' || event.mode === 'backfill') &&
-    (event.updatedSince === null || typeof event.updatedSince === 'string') &&
-    (event.npns === null || Array.isArray(event.npns));
-  if (!ok) throw new Error(`sync-pages event must be {runId, endpoint, mode, updatedSince, npns}, got ${JSON.stringify(event)?.slice(0, 300)}`);
+/** Options of `createSyncDeps`. */
+export interface SyncDepsOptions {
+  /** DynamoDB client for the data table, the checkpoints and the quarantine. */
+  client: DynamoDBClient;
+  dataTableName: string;
+  /** Checkpoints and quarantined records. */
+  controlTableName: string;
+  /** Where pages come from (the ProducerSync client). */
+  source: PageSource;
+  /** Base URL of first-page URLs. */
+  apiBaseUrl: string;
+  /** The `size` query parameter, capped at the API's maximum. @default 1000 */
+  pageSize?: number;
+  /** How long one invocation keeps paging. @default 600000 */
+  timeBudgetMs?: number;
+  /** @default Date.now */
+  now?: () => number;
 }
 
-let defaultDeps: Promise<SyncPagesDeps> | undefined;
+/** The engine's dependencies over the DynamoDB tables: checkpoint store, and a record store with its quarantine per run. */
+export function createSyncDeps({ client, dataTableName, controlTableName, source, apiBaseUrl, pageSize, timeBudgetMs, now }: SyncDepsOptions): SyncPagesDeps {
+  return {
+    source,
+    apiBaseUrl,
+    checkpoints: createDynamoCheckpointStore({ client, tableName: controlTableName }),
+    storeFor: (runId) =>
+      createDynamoRecordStore({ client, tableName: dataTableName, quarantine: createDynamoQuarantine({ client, tableName: controlTableName, runId }) }),
+    pageSize: Math.min(pageSize ?? API_LIMITS.maxPageSize, API_LIMITS.maxPageSize),
+    timeBudgetMs: timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS,
+    ...(now ? { now } : {}),
+  };
+}
+
+let handlerDeps: Promise<SyncPagesDeps> | undefined;
 /** Set when the token endpoint rejected the client: the next invocation re-reads the secret (rotation). */
 let rereadCredentials = false;
 
-async function createDefaultDeps(): Promise<SyncPagesDeps> {
+/** The deployed wiring: credentials from the secret, the shared DynamoDB rate budget, tables and limits from the environment. */
+async function depsFromEnvironment(): Promise<SyncPagesDeps> {
   const client = dynamoClient();
-  const controlTable = requiredEnv('CONTROL_TABLE_NAME');
-  const dataTable = requiredEnv('DATA_TABLE_NAME');
+  const controlTableName = requiredEnv('CONTROL_TABLE_NAME');
   const credentials = await loadCredentials(requiredEnv('PRODUCERSYNC_SECRET_ARN'), { refresh: rereadCredentials });
   rereadCredentials = false;
   const rateBudget = createDynamoRateBudget({
-    tableName: controlTable,
+    client,
+    tableName: controlTableName,
     name: RATE_BUDGET_NAME,
     perMinute: numberEnv('API_REQUESTS_PER_MINUTE', API_LIMITS.apiRequestsPerMinute),
   });
-  return {
+  return createSyncDeps({
+    client,
+    dataTableName: requiredEnv('DATA_TABLE_NAME'),
+    controlTableName,
     source: createProducerSyncClient({ credentials, rateBudget, maxInlineWaitSeconds: MAX_INLINE_WAIT_SECONDS }),
     apiBaseUrl: credentials.apiBaseUrl,
-    checkpoints: createCheckpointStore({ client, tableName: controlTable }),
-    storeFor: (runId) =>
-      createDynamoRecordStore({ client, tableName: dataTable, quarantine: createDynamoQuarantine({ client, tableName: controlTable, runId }) }),
-    pageSize: Math.min(numberEnv('PAGE_SIZE', API_LIMITS.maxPageSize), API_LIMITS.maxPageSize),
-    timeBudgetMs: numberEnv('SYNC_TIME_BUDGET_MS', 600_000),
-  };
+    pageSize: numberEnv('PAGE_SIZE', API_LIMITS.maxPageSize),
+    timeBudgetMs: numberEnv('SYNC_TIME_BUDGET_MS', DEFAULT_TIME_BUDGET_MS),
+  });
 }
 
 /** Built once per container; a failed build (e.g. the secret not readable yet) is retried on the next invocation. */
 function deps(): Promise<SyncPagesDeps> {
-  defaultDeps ??= createDefaultDeps().catch((error: unknown) => {
-    defaultDeps = undefined;
+  handlerDeps ??= depsFromEnvironment().catch((error: unknown) => {
+    handlerDeps = undefined;
     throw error;
   });
-  return defaultDeps;
+  return handlerDeps;
 }
 
+/** The SyncPages handler. */
 export const handler = async (event: SyncPagesEvent, context?: Context): Promise<SyncPagesResult> => {
+  addLambdaContext(context);
   try {
     return await syncPages(event, await deps(), context?.getRemainingTimeInMillis?.());
   } catch (error) {
     // Rejected client credentials (rotated secret): rebuild from a fresh read on the task's retry.
     if (error instanceof TokenRequestError && (error.status === 400 || error.status === 401)) {
-      defaultDeps = undefined;
+      handlerDeps = undefined;
       rereadCredentials = true;
     }
     throw error;

@@ -1,11 +1,12 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { secretsClient } from '#commons/clients';
-
 /**
  * The Svix signing secret from Secrets Manager (WEBHOOK_SECRET_ARN), cached per container.
  * After a rotation the cached secret stops matching new deliveries, so a failed verification may
  * re-read it; the previous value is kept so deliveries still signed with it keep working.
+ * The store interface and its Secrets Manager adapter.
  */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/** Where the webhook gets its signing secrets. */
 export interface SigningSecretStore {
   /** Secrets to try, newest first (loads on first use). */
   secrets(): Promise<readonly string[]>;
@@ -13,9 +14,12 @@ export interface SigningSecretStore {
   refresh(): Promise<boolean>;
 }
 
+/** Options of `createSigningSecretStore`. */
 export interface SigningSecretStoreOptions {
+  client: SecretsManagerClient;
+  /** The secret's id or ARN. */
   secretId: string;
-  /** A forged-request flood must not turn into a Secrets Manager call per request. */
+  /** A forged-request flood must not turn into a Secrets Manager call per request. @default 15000 */
   minRefreshIntervalMs?: number;
   now?: () => number;
 }
@@ -41,6 +45,7 @@ export function parseSigningSecret(secretString: string | undefined): string {
   return text;
 }
 
+/** The signing-secret store on Secrets Manager. */
 export function createSigningSecretStore(options: SigningSecretStoreOptions): SigningSecretStore {
   const minInterval = options.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_INTERVAL_MS;
   const now = options.now ?? Date.now;
@@ -52,7 +57,7 @@ export function createSigningSecretStore(options: SigningSecretStoreOptions): Si
   const read = (): Promise<string> =>
     (inFlight ??= (async () => {
       try {
-        const out = await secretsClient().send(new GetSecretValueCommand({ SecretId: options.secretId }));
+        const out = await options.client.send(new GetSecretValueCommand({ SecretId: options.secretId }));
         lastReadAt = now();
         return parseSigningSecret(out.SecretString);
       } finally {

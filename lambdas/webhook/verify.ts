@@ -1,17 +1,22 @@
-import { Webhook, WebhookVerificationError } from 'svix';
-
 /**
- * Svix signature verification on the exact raw body. Svix has sent `svix-*` headers for years;
- * newer deployments send the Standard Webhooks `webhook-*` names, so both are accepted in any case.
+ * Svix signature verification on the exact raw body, against the signing secret and the one it
+ * replaced. Svix has sent `svix-*` headers for years; newer deployments send the Standard Webhooks
+ * `webhook-*` names, so both are accepted in any case.
  */
+import { Webhook, WebhookVerificationError } from 'svix';
+import type { SigningSecretStore } from '#webhook/signing-secret';
+
+/** Why a delivery was refused (logged as `reason`, answered 401). */
 export type VerifyFailureReason = 'missing-headers' | 'bad-signature' | 'stale-timestamp';
 
+/** The verified payload, or why verification failed. */
 export type VerifyResult =
   | { ok: true; messageId: string; payload: unknown }
   | { ok: false; reason: VerifyFailureReason }
   // The signature matched but the body is not JSON: the sender is genuine, the request is bad (400, not 401).
   | { ok: false; reason: 'malformed-json' };
 
+/** Request headers as API Gateway hands them over. */
 export type HeaderMap = Record<string, string | undefined>;
 
 const HEADER_NAMES = {
@@ -67,4 +72,21 @@ export function verifyWebhook(rawBody: Buffer | string, headers: Record<string, 
     if (error instanceof SyntaxError || error instanceof RangeError) return { ok: false, reason: 'malformed-json' };
     throw error;
   }
+}
+
+/**
+ * Verifies against every cached secret (newest first); when all of them fail on the signature
+ * itself the secret may have been rotated, so the store re-reads it once and the newest is tried.
+ */
+export async function verifyWithRotation(body: Buffer, headers: Record<string, string>, store: SigningSecretStore): Promise<VerifyResult> {
+  let result: VerifyResult = { ok: false, reason: 'bad-signature' };
+  for (const secret of await store.secrets()) {
+    result = verifyWebhook(body, headers, secret);
+    if (result.ok || result.reason !== 'bad-signature') return result;
+  }
+  if (await store.refresh()) {
+    const [newest] = await store.secrets();
+    if (newest) result = verifyWebhook(body, headers, newest);
+  }
+  return result;
 }

@@ -3,7 +3,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { defineCommand } from '../support/command.ts';
 import { resolveControlTable } from '../support/deployed-stack.ts';
 import { integer, text } from '../support/options.ts';
-import { formatRunTable, type RunRecord } from '../support/run-table.ts';
+import type { RunRecord } from '#sync/run-record';
+import { formatRunTable } from '../support/run-table.ts';
 
 /** The newest `limit` run records, following pages (a page stops at 1 MB) until there are that many. */
 export async function listRuns(dynamo: DynamoDBClient, tableName: string, limit: number): Promise<RunRecord[]> {

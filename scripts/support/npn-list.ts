@@ -1,5 +1,4 @@
-/** A National Producer Number: 1 to 10 digits. */
-export const NPN_PATTERN = /^\d{1,10}$/;
+import { isNpn } from '#producersync/npn';
 
 export class InvalidNpnListError extends Error {}
 
@@ -25,7 +24,7 @@ export function parseNpnList(text: string, options: { allowHeader?: boolean } = 
     if (allowHeader && i === 0 && fields.every((t) => !/\d/.test(t))) continue;
     tokens.push(...fields);
   }
-  const invalid = tokens.filter((t) => !NPN_PATTERN.test(t));
+  const invalid = tokens.filter((t) => !isNpn(t));
   if (invalid.length > 0) {
     const shown = invalid.slice(0, 5).map((t) => JSON.stringify(t)).join(', ');
     throw new InvalidNpnListError(`${invalid.length} value(s) are not NPNs (1-10 digits): ${shown}${invalid.length > 5 ? ', ...' : ''}`);

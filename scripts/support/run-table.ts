@@ -1,29 +1,10 @@
 /** Plain-text tables for run records: the `runs` listing and the per-endpoint summary after a sync. */
-export interface EndpointCounts {
-  pages?: number;
-  recordsSeen?: number;
-  inserted?: number;
-  modified?: number;
-  unchanged?: number;
-  deleted?: number;
-  stale?: number;
-  quarantined?: number;
-  throttled?: number;
-  unsupported?: boolean;
-}
+import type { EndpointCounts } from '#sync/checkpoint';
+import type { EndpointSummary } from '#sync/events';
+import type { RunRecord as StoredRunRecord } from '#sync/run-record';
 
-export interface RunRecord {
-  runId: string;
-  mode?: string;
-  runDate?: string;
-  status?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  durationMs?: number;
-  endpoints?: Record<string, EndpointCounts>;
-  totals?: EndpointCounts;
-  failedEndpoints?: unknown[];
-}
+/** A run record as the tables show it: the stored record (`#sync/run-record`), with any count allowed to be missing. */
+export type RunRecord = Omit<StoredRunRecord, 'endpoints' | 'totals'> & { endpoints?: Record<string, Partial<EndpointSummary>>; totals?: Partial<EndpointCounts> };
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];

@@ -4,9 +4,8 @@
  * scenario, and checks of the data table, its stream and the run record against ground truth.
  */
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { expect } from 'vitest';
 import { secretsClient } from '#commons/clients';
 import { loadStateMachine, type Asl, type LambdaHandler } from '#local/state-machine';
@@ -15,13 +14,12 @@ import type { ProducerSyncCredentials } from '#producersync/credentials';
 import { DEFAULT_SYNC_ENDPOINTS, type EndpointName } from '#producersync/endpoints';
 import { createLocalRateBudget } from '#producersync/rate-budget';
 import { startSimulator, type Simulator, type SimulatorOptions } from '#sim/server';
-import { createCheckpointStore } from '#sync/checkpoint';
-import { createDynamoRecordStore } from '#sync/dynamo-record-store';
+import type { EndpointCounts } from '#sync/checkpoint';
 import type { SyncPagesEvent } from '#sync/events';
 import { handler as finalize } from '#sync/finalize';
 import { handler as prepare } from '#sync/prepare';
-import { createDynamoQuarantine } from '#sync/quarantine';
-import { syncPages, type SyncPagesDeps } from '#sync/sync-pages';
+import { createDynamoRunStore, type RunFinish, type RunRecord as StoredRunRecord } from '#sync/run-record';
+import { createSyncDeps, syncPages, type SyncPagesDeps } from '#sync/sync-pages';
 import { compareWithTruth, readSyncedRecords, type Comparison } from '../../scripts/support/table-export.ts';
 import { createControlTable, createDataTable, readStream } from '../sync-fixtures.ts';
 import { provisionTestResources, useLocalAws, type LocalAws, type TestResources } from './local-aws.ts';
@@ -34,17 +32,10 @@ export interface Tables {
   control: string;
 }
 
-export type Counts = Record<'pages' | 'recordsSeen' | 'inserted' | 'modified' | 'unchanged' | 'deleted' | 'stale' | 'quarantined' | 'throttled', number>;
-export interface RunRecord {
-  status: string;
-  mode: string;
-  runDate?: string;
-  npns?: string[];
-  startedAt: string;
-  endpoints: Record<string, Counts>;
-  totals: Counts;
-  failedEndpoints: unknown[];
-}
+/** One endpoint's counts (or the totals) in a run record. */
+export type Counts = EndpointCounts;
+/** A run record as the checks read it: the run store's type with the fields RecordRun writes. */
+export type RunRecord = StoredRunRecord & RunFinish;
 
 /**
  * Time as the rate budget and the retry backoff see it. Sleeps and the state machine's Wait
@@ -113,7 +104,10 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
   const credentials: ProducerSyncCredentials = { clientId: 'reliability', clientSecret, tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl };
   await secretsClient().send(new PutSecretValueCommand({ SecretId: resources.resources.ProducerSyncCredentials!.arn, SecretString: JSON.stringify(credentials) }));
   const pageSize = options.pageSize ?? 10;
+  // The synthesized environments, with the API URLs pointed at the simulator as every local run does (CONTRACTS §1).
   Object.assign(process.env, resources.functionEnv.PrepareFunction, resources.functionEnv.SyncPagesFunction, resources.functionEnv.FinalizeFunction, {
+    PRODUCERSYNC_API_BASE_URL: sim.apiBaseUrl,
+    PRODUCERSYNC_TOKEN_URL: sim.tokenUrl,
     PAGE_SIZE: String(pageSize),
     API_REQUESTS_PER_MINUTE: '60000',
   });
@@ -140,7 +134,10 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
     },
     syncPagesHandler(tables, opts = {}) {
       const dynamo = opts.dynamo ?? admin;
-      const deps: SyncPagesDeps = {
+      const deps = createSyncDeps({
+        client: dynamo,
+        dataTableName: tables.data,
+        controlTableName: tables.control,
         source: createProducerSyncClient({
           credentials,
           rateBudget: createLocalRateBudget({ perMinute: 600_000, now: clock.now, sleep: clock.sleep }),
@@ -150,12 +147,9 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
           ...opts.client,
         }),
         apiBaseUrl: sim.apiBaseUrl,
-        checkpoints: createCheckpointStore({ client: dynamo, tableName: tables.control }),
-        storeFor: (runId) =>
-          createDynamoRecordStore({ client: dynamo, tableName: tables.data, quarantine: createDynamoQuarantine({ client: dynamo, tableName: tables.control, runId }) }),
         pageSize,
         timeBudgetMs: 600_000,
-      };
+      });
       return async (event) => {
         const result = await syncPages(event as SyncPagesEvent, opts.wrap ? opts.wrap(deps) : deps);
         // The Wait state that follows (0 ms locally) stands for this much time passing.
@@ -173,9 +167,10 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       return Object.values(truth(npns)).reduce((n, records) => n + records.length, 0);
     },
     async runRecord(tables, runId) {
-      const item = await admin.send(new GetItemCommand({ TableName: tables.control, Key: { pk: { S: `RUN#${runId}` }, sk: { S: 'RUN' } }, ConsistentRead: true }));
-      if (!item.Item) throw new Error(`no run record RUN#${runId}`);
-      return unmarshall(item.Item) as RunRecord;
+      const record = await createDynamoRunStore({ client: admin, tableName: tables.control }).load(runId);
+      if (!record) throw new Error(`no run record RUN#${runId}`);
+      // Read as finished: the checks that follow fail on a record RecordRun has not written.
+      return record as RunRecord;
     },
     async quarantined(tables, runId) {
       const out = await admin.send(

@@ -6,6 +6,7 @@
  * Shipped as a Lambda layer and bundled on its own, so it imports nothing from the repo.
  */
 
+/** What a client-credentials token request sends. */
 export interface TokenRequest {
   tokenUrl: string;
   clientId: string;
@@ -13,13 +14,16 @@ export interface TokenRequest {
   scope?: string;
 }
 
+/** An access token and how long it lives. */
 export interface TokenGrant {
   accessToken: string;
   expiresInSeconds: number;
 }
 
+/** Why a token was requested: none yet, the current one expiring, or a 401 invalidated it. */
 export type TokenRequestReason = 'initial' | 'expiring' | 'invalidated';
 
+/** Options of `createTokenCache`. */
 export interface TokenCacheOptions extends TokenRequest {
   /** Replaces the HTTP token call (tests, other grant flows). */
   fetchToken?: (request: TokenRequest) => Promise<TokenGrant>;
@@ -35,6 +39,7 @@ export interface TokenCacheOptions extends TokenRequest {
   timeoutMs?: number;
 }
 
+/** What a cache has done so far. */
 export interface TokenCacheStats {
   /** Token requests sent so far (failed ones included). */
   requests: number;
@@ -44,6 +49,7 @@ export interface TokenCacheStats {
   expiresAt: number | null;
 }
 
+/** One cached token, shared by its callers. */
 export interface TokenCache {
   getToken(): Promise<string>;
   /** Drops the cached token if it is still `token` (the one a 401 came back for). */
@@ -64,6 +70,7 @@ export class TokenRequestError extends Error {
   }
 }
 
+/** Refresh this long before expiry by default (AgentSync: "under 5 minutes remain"). */
 export const DEFAULT_REFRESH_MARGIN_SECONDS = 300;
 const DEFAULT_LIFETIME_SECONDS = 3600;
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -74,6 +81,7 @@ interface HeldToken {
   refreshAt: number;
 }
 
+/** A token cache: concurrent callers share one request; a token is refreshed shortly before it expires or after a 401. */
 export function createTokenCache(options: TokenCacheOptions): TokenCache {
   const now = options.now ?? Date.now;
   const marginMs = (options.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000;

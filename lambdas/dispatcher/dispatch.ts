@@ -1,0 +1,62 @@
+/**
+ * One SQS batch of webhook events → Step Functions executions and NPN status changes, with a
+ * partial batch response so one bad message does not hold back the others. Each event is acted on
+ * once (dedup.ts) under its id as `correlation_id`.
+ */
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { logger, withCorrelationId } from '#commons/logger';
+import { activate } from '#dispatcher/activations';
+import { onceForEvent } from '#dispatcher/dedup';
+import type { DispatcherDeps } from '#dispatcher/deps';
+import { failGroup, groupByEventId, type EventGroup, type FailedMessages } from '#dispatcher/event-groups';
+import { runExecutionName } from '#dispatcher/execution-name';
+import type { QueuedEvent } from '#webhook/queue-message';
+import { EVENT_TYPES, npnsOf, runDateOf } from '#webhook/webhook-event';
+
+/** updates_available: one sync execution for the event's `runDate`. */
+async function startRun(deps: DispatcherDeps, event: QueuedEvent): Promise<void> {
+  const runDate = runDateOf(event.data);
+  await onceForEvent(deps.dedup, event, async () => {
+    const { executionArn, alreadyStarted } = await deps.executions.start(runExecutionName(runDate, event.eventId), { runDate });
+    await deps.dedup.markDone(event.eventId, { executionArn });
+    logger.info('sync execution started', { executionArn, alreadyStarted, runDate });
+  });
+}
+
+/** npn.deactivated: each NPN's status item becomes DEACTIVATED (its data is kept) and its pending activation ends. */
+async function deactivate(deps: DispatcherDeps, event: QueuedEvent): Promise<void> {
+  const npns = npnsOf(event.data);
+  await onceForEvent(deps.dedup, event, async () => {
+    const outcomes: Record<string, number> = { written: 0, unchanged: 0, superseded: 0 };
+    for (const npn of npns) {
+      const outcome = await deps.npnStatus.write({ npn, status: 'DEACTIVATED', eventId: event.eventId, eventTimestamp: event.timestamp });
+      outcomes[outcome]!++;
+      // A deactivated NPN must not be backfilled again (a per-NPN read could subscribe it again); a newer activation wins.
+      if (outcome !== 'superseded') await deps.pendingActivations.forget(npn);
+    }
+    await deps.dedup.markDone(event.eventId);
+    logger.info('NPNs deactivated', { npnCount: npns.length, statusItems: outcomes });
+  });
+}
+
+/** Acts on every event of the batch; activations are collected and started together at the end. */
+export async function dispatchBatch(deps: DispatcherDeps, records: readonly SQSRecord[]): Promise<SQSBatchResponse> {
+  const failed: FailedMessages = new Set();
+  const activations: EventGroup[] = [];
+  for (const group of groupByEventId(records, failed)) {
+    const { eventId, type } = group.event;
+    await withCorrelationId(eventId, async () => {
+      try {
+        if (type === EVENT_TYPES.updatesAvailable) await startRun(deps, group.event);
+        else if (type === EVENT_TYPES.npnDeactivated) await deactivate(deps, group.event);
+        else if (type === EVENT_TYPES.npnActivated) activations.push(group);
+        else logger.info('event type not handled; acknowledged', { eventType: type });
+      } catch (error) {
+        logger.error('event failed; it will be retried', { eventType: type, error: (error as Error).message });
+        failGroup(failed, group);
+      }
+    });
+  }
+  if (activations.length > 0) await activate(deps, activations, failed);
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+}

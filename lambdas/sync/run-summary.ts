@@ -1,0 +1,39 @@
+/**
+ * The outcome of a run, from its endpoints' checkpoints: the checkpoints are the truth (a Map result
+ * can be stale after ResumeFailed), so an endpoint succeeded iff its checkpoint is `done`; the Map
+ * results only supply the error text.
+ */
+import { COUNT_NAMES, emptyCounts, type Checkpoint, type EndpointCounts } from '#sync/checkpoint';
+import { caughtError, type EndpointSummary, type FailedEndpoint, type FinalizeEvent, type SyncPagesEvent } from '#sync/events';
+import type { RunFinish } from '#sync/run-record';
+
+/** What RecordRun writes and returns. */
+export interface RunSummary extends Pick<RunFinish, 'status' | 'endpoints' | 'totals' | 'failedEndpoints'> {
+  /** The Map items of the endpoints still to finish. */
+  toResume: SyncPagesEvent[];
+}
+
+/** Counts per endpoint and in total, and which endpoints failed; `checkpoints[i]` is `items[i]`'s. */
+export function summarizeRun(event: FinalizeEvent, items: readonly SyncPagesEvent[], checkpoints: readonly (Checkpoint | undefined)[]): RunSummary {
+  const endpoints: Record<string, EndpointSummary> = {};
+  const totals = emptyCounts();
+  const failedEndpoints: FailedEndpoint[] = [];
+  const toResume: SyncPagesEvent[] = [];
+  items.forEach((item, index) => {
+    const checkpoint = checkpoints[index];
+    const summary: EndpointSummary = emptyCounts();
+    for (const name of COUNT_NAMES) summary[name] = checkpoint?.[name] ?? 0;
+    if (checkpoint?.unsupported) summary.unsupported = true;
+    endpoints[item.endpoint] = summary;
+    addCounts(totals, summary);
+    if (!checkpoint?.done) {
+      failedEndpoints.push({ endpoint: item.endpoint, error: caughtError(event, item.endpoint) ?? checkpoint?.lastError ?? 'did not finish' });
+      toResume.push(item);
+    }
+  });
+  return { status: failedEndpoints.length === 0 ? 'SUCCEEDED' : 'FAILED', endpoints, totals, failedEndpoints, toResume };
+}
+
+function addCounts(into: EndpointCounts, add: EndpointCounts): void {
+  for (const name of COUNT_NAMES) into[name] += add[name];
+}
