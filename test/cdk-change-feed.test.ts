@@ -164,7 +164,7 @@ describe('change feed (ProducerSyncPipeline.addChangeFeed)', () => {
   });
 
   it('outputs the topic, the key consumers decrypt with, and each team queue', () => {
-    for (const output of ['FeedTopicArn', 'FeedQueueKeyArn', 'FeedPublisherDeadLetterQueueUrl', 'ClaimsFeedQueueUrl', 'ClaimsFeedQueueArn', 'ClaimsFeedDeadLetterQueueUrl', 'AllChangesFeedQueueUrl']) {
+    for (const output of ['FeedTopicArn', 'FeedQueueKeyArn', 'FeedPublisherDeadLetterQueueUrl', 'ClaimsFeedQueueUrl', 'ClaimsFeedQueueArn', 'ClaimsFeedDeadLetterQueueUrl', 'ClaimsFeedSubscriptionArn', 'AllChangesFeedQueueUrl']) {
       template.hasOutput(output, {});
     }
     expect((template.toJSON() as { Outputs: Record<string, Json> }).Outputs.FeedQueueKeyArn).toEqual({

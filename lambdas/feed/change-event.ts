@@ -1,5 +1,5 @@
 /**
- * The change feed's event (docs/STREAM-CONTRACT.md §6): one typed, versioned JSON document per change
+ * The change feed's event (docs/STREAM-CONTRACT.md §7.2): one typed, versioned JSON document per change
  * of a data-table item, built from its stream record. The fields a team's feed filters on
  * (`recordType`, `npn`, `forState`) sit at the top level of the body, where SNS filter policies with
  * the MessageBody scope read them.

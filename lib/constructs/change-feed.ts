@@ -14,7 +14,7 @@ import { ProducerSyncFunction } from './node-function.ts';
 import { notifyingAlarm } from './observability.ts';
 
 /**
- * The change feed (docs/STREAM-CONTRACT.md §6): one publisher reads the data table's stream (the only
+ * The change feed (docs/STREAM-CONTRACT.md §7): one publisher reads the data table's stream (the only
  * product reader besides the optional example consumer: a shard serves about two readers) and
  * publishes typed change events to an SNS FIFO topic, `MessageGroupId` = NPN; every team gets its own
  * SQS FIFO queue subscribed with a filter policy on the event body. The topic archives every message,
@@ -132,13 +132,14 @@ export class TeamChangeFeed extends Construct {
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      alarmDescription: `Changes for the ${props.teamName} feed could not be delivered or processed; they are in its dead-letter queue (docs/STREAM-CONTRACT.md §6).`,
+      alarmDescription: `Changes for the ${props.teamName} feed could not be delivered or processed; they are in its dead-letter queue (docs/STREAM-CONTRACT.md §7.3).`,
     });
 
     const name = outputId(props.teamName);
     new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl, description: `The ${props.teamName} change feed` }).overrideLogicalId(`${name}FeedQueueUrl`);
     new CfnOutput(this, 'QueueArn', { value: this.queue.queueArn }).overrideLogicalId(`${name}FeedQueueArn`);
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl }).overrideLogicalId(`${name}FeedDeadLetterQueueUrl`);
+    new CfnOutput(this, 'SubscriptionArn', { value: this.subscription.ref, description: 'Replays from the archive are started on this subscription' }).overrideLogicalId(`${name}FeedSubscriptionArn`);
   }
 
   /** Lets a consumer (a function's role, or any principal) receive and delete the team's changes, and decrypt them. */
@@ -229,7 +230,7 @@ export class ChangeFeed extends Construct {
     const role = this.publisherFunction.role;
     this.publisherFunction.function.addEventSourceMapping('DataTableStreamSource', {
       eventSourceArn: streamArn,
-      // The feed carries changes from its deployment on; earlier ones are in the table (STREAM-CONTRACT.md §6).
+      // The feed carries changes from its deployment on; earlier ones are in the table (docs/STREAM-CONTRACT.md §7.4).
       startingPosition: lambda.StartingPosition.LATEST,
       batchSize: props.batchSize ?? 100,
       // One batch per shard at a time (parallelization factor 1): records of a shard are published in stream order.
@@ -260,7 +261,7 @@ export class ChangeFeed extends Construct {
       metric: this.publisherDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      alarmDescription: 'Stream records were given up on by the change feed publisher: the teams missed those changes (docs/STREAM-CONTRACT.md §6, recovery).',
+      alarmDescription: 'Stream records were given up on by the change feed publisher: the teams missed those changes (docs/STREAM-CONTRACT.md §7.4).',
     });
 
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn, description: 'The change feed topic (SNS FIFO)' }).overrideLogicalId('FeedTopicArn');

@@ -14,7 +14,7 @@ export const command = defineCommand({
     'their LOAs and status by state, appointments by carrier, addresses, regulatory actions, contact details and\n' +
     'other names; soft-deleted records, records missing from the source and a deactivated NPN are marked so.\n' +
     'With --state and --loa it answers "may this producer sell this line in this state today?" with the reason\n' +
-    '(the rule: lambdas/read/selling-authority.ts; docs/STREAM-CONTRACT.md §7). Exits 0 with the answer, yes or no;\n' +
+    '(the rule: lambdas/read/selling-authority.ts; docs/STREAM-CONTRACT.md §8). Exits 0 with the answer, yes or no;\n' +
     '1 if the copy has nothing for the NPN; 2 on bad usage.',
   positionals: { placeholder: 'NPN', min: 1, max: 1, npns: true },
   options: {
