@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { producerView, todayUtc, type StoredItem } from '#read/producer-view';
+import { itemsOf } from './support/stored-items.ts';
 
 const NPN = '18551108';
-const item = (recordType: string, id: number, record: Record<string, unknown>, extra: Partial<StoredItem> = {}): StoredItem => ({
-  pk: `NPN#${NPN}`,
-  sk: `${recordType}#${id}`,
-  recordType,
-  npn: NPN,
-  id,
-  updatedAt: String(record.updatedAt ?? '2025-01-01'),
-  deleted: record.niprDeleted === true,
-  contentHash: 'h'.repeat(64),
-  record: { id, npn: NPN, niprDeleted: false, ...record },
-  ...extra,
-});
+const { item, status } = itemsOf(NPN);
 const loa = (id: number, licenseId: number, loa: string, loaCode: string, status: string, extra: Record<string, unknown> = {}) => ({
   id, licenseId, npn: NPN, loa, loaCode, status, updatedAt: '2025-01-01', niprDeleted: false, ...extra,
 });
@@ -38,7 +28,7 @@ describe('producerView', () => {
       item('regulatoryActions', 40, { forState: 'TX', actionId: '13537078', actionDate: '2017-07-10', penaltyFineForfeiture: 150, regulatoryActionValues: { regulatoryActionValues: [{ type: 'DISPOSITION', value: 'Fined' }, { type: 'REASON', value: 'Late Renewal' }] } }),
       item('contactInfos', 50, { type: 'BUSINESS_EMAIL', forState: 'TX', value: 'jeff@example.com' }),
       item('otherNames', 60, { type: 'ALIAS', forState: 'TX', name: 'Jeff L Android' }),
-      { pk: `NPN#${NPN}`, sk: 'STATUS', recordType: 'npnStatus', npn: NPN, status: 'ACTIVE', statusDate: '2025-07-01' },
+      status('ACTIVE', '2025-07-01'),
     ];
     const view = producerView(NPN, items, '2025-07-24')!;
     expect(view.itemCount).toBe(items.length);
@@ -49,10 +39,10 @@ describe('producerView', () => {
     const tx = view.licensesByState.find((g) => g.state === 'TX')!.licenses;
     expect(tx.map((l) => [l.licenseNum, l.status])).toEqual([['TX-10', 'active'], ['TX-11', 'expired']]);
     expect(tx[0]!.loas.map((l) => [l.name, l.code, l.status, l.active])).toEqual([['Casualty', '13', 'Inactive', false], ['Property', '12', 'Active', true]]);
-    const status = (state: string) => view.licensesByState.find((g) => g.state === state)!.licenses[0]!;
-    expect(status('AL')).toMatchObject({ status: 'inactive', expirationDate: null, activeInSource: false });
-    expect(status('CO')).toMatchObject({ status: 'soft-deleted', standing: 'soft-deleted' });
-    expect(status('NY')).toMatchObject({ status: 'missing-from-source', missingFromSource: { since: '2025-07-20' } });
+    const licenseIn = (state: string) => view.licensesByState.find((g) => g.state === state)!.licenses[0]!;
+    expect(licenseIn('AL')).toMatchObject({ status: 'inactive', expirationDate: null, activeInSource: false });
+    expect(licenseIn('CO')).toMatchObject({ status: 'soft-deleted', standing: 'soft-deleted' });
+    expect(licenseIn('NY')).toMatchObject({ status: 'missing-from-source', missingFromSource: { since: '2025-07-20' } });
 
     expect(view.appointmentsByCarrier.map((c) => [c.coCode, c.companyName, c.appointments.map((a) => `${a.state}:${a.active}`)])).toEqual([
       ['24740', 'Acme Mutual Insurance', ['TX:true']],
@@ -78,7 +68,7 @@ describe('producerView', () => {
   it('shows a deactivated NPN, a firm by its company name, and no subscription item as unknown', () => {
     const deactivated = producerView(NPN, [
       item('entities', 1, { type: 'FIRM', companyName: 'Acme Insurance Group', firstName: null }),
-      { pk: `NPN#${NPN}`, sk: 'STATUS', recordType: 'npnStatus', npn: NPN, status: 'DEACTIVATED', statusDate: '2025-07-24' },
+      status('DEACTIVATED', '2025-07-24'),
     ])!;
     expect(deactivated.subscription).toEqual({ status: 'DEACTIVATED', statusDate: '2025-07-24' });
     expect(deactivated.entity).toMatchObject({ type: 'FIRM', name: 'Acme Insurance Group' });

@@ -1,25 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { producerView, type StoredItem } from '#read/producer-view';
 import { matchesLine, sellingAuthority, type SellingQuestion } from '#read/selling-authority';
+import { itemsOf } from './support/stored-items.ts';
 
 const NPN = '18551108';
 const TODAY = '2025-07-24';
-const item = (recordType: string, id: number, record: Record<string, unknown>, extra: Partial<StoredItem> = {}): StoredItem => ({
-  pk: `NPN#${NPN}`,
-  sk: `${recordType}#${id}`,
-  recordType,
-  npn: NPN,
-  id,
-  updatedAt: '2025-01-01',
-  deleted: record.niprDeleted === true,
-  record: { id, npn: NPN, niprDeleted: false, ...record },
-  ...extra,
-});
+const { item, status: statusItem } = itemsOf(NPN);
 const entity = (record: Record<string, unknown> = {}, extra: Partial<StoredItem> = {}) => item('entities', 1, { type: 'INDIVIDUAL', firstName: 'Jeff', lastName: 'Android', ...record }, extra);
 const license = (id: number, record: Record<string, unknown>, extra: Partial<StoredItem> = {}) =>
   item('licenses', id, { forState: 'TX', licenseNum: `L${id}`, active: true, expirationDate: '2026-04-22', licenseLoas: [], ...record }, extra);
 const loa = (id: number, name: string, code: string, status = 'Active', extra: Record<string, unknown> = {}) => ({ id, loa: name, loaCode: code, status, niprDeleted: false, ...extra });
-const status = (value: 'ACTIVE' | 'DEACTIVATED'): StoredItem => ({ pk: `NPN#${NPN}`, sk: 'STATUS', recordType: 'npnStatus', npn: NPN, status: value, statusDate: '2025-07-20' });
+const status = (value: 'ACTIVE' | 'DEACTIVATED'): StoredItem => statusItem(value, '2025-07-20');
 
 const ask = (items: StoredItem[], question: Partial<SellingQuestion> = {}) =>
   sellingAuthority(NPN, producerView(NPN, items, TODAY), { state: 'TX', line: 'Property', today: TODAY, ...question });

@@ -49,6 +49,21 @@ export interface TeamFeedOptions extends FeedFilter {
 
 const SNS_PRINCIPAL = new iam.ServicePrincipal('sns.amazonaws.com');
 
+/** An encrypted, TLS-only dead-letter queue keeping messages 14 days; `of` says whose (the SQS3 acknowledgement). */
+function deadLetterQueue(scope: Construct, id: string, key: kms.IKey, { fifo, of }: { fifo: boolean; of: string }): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    ...(fifo ? { fifo: true } : {}),
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    // Marks it a dead-letter queue (CT.SQS.PR.1).
+    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+  });
+  Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `It is the dead-letter queue of ${of}.` });
+  return queue;
+}
+
 /** A team's feed name: letters, digits and hyphens, starting with a letter (it names the construct and the outputs). */
 export const TEAM_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
 
@@ -81,18 +96,9 @@ export class TeamChangeFeed extends Construct {
     this.filterPolicy = feedFilterPolicy(this.filter);
     const key = props.queueKey;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', key, {
       fifo: true,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      // Marks it a dead-letter queue (CT.SQS.PR.1).
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'It is the dead-letter queue of the team queue and of its SNS subscription (SNS redrive policies are not SQS redrive policies).',
+      of: 'the team queue and of its SNS subscription (SNS redrive policies are not SQS redrive policies)',
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       fifo: true,
@@ -205,16 +211,9 @@ export class ChangeFeed extends Construct {
       }),
     );
 
-    this.publisherDeadLetterQueue = new sqs.Queue(this, 'PublisherDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
-    });
-    Validations.of(this.publisherDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: "It is the on-failure destination of the publisher's stream event source mapping (not an SQS redrive target).",
+    this.publisherDeadLetterQueue = deadLetterQueue(this, 'PublisherDeadLetterQueue', key, {
+      fifo: false,
+      of: "the publisher's stream event source mapping, its on-failure destination (not an SQS redrive target)",
     });
 
     this.publisherFunction = new ProducerSyncFunction(this, 'FeedPublisherFunction', {
