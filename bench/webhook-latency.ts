@@ -5,12 +5,14 @@
  * sender (adds the HTTP front). The cold first delivery also reads the signing secret; it and
  * a short warm-up are reported apart.
  */
-import { randomBytes } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { secretsClient, sqsClient } from '#commons/clients';
+import { loadHandlers } from '#local/handlers';
+import { newWebhookSecret } from '#local/harness';
 import { startHttpFront } from '#local/http-front';
+import { httpRoutes } from '#local/wiring';
 import { sendSignedWebhook } from '#sim/webhook-sender';
 import type { BenchStack } from './support/local-stack.ts';
 import { judge, num, quantile, ratio, type BenchOutcome } from './support/report.ts';
@@ -38,23 +40,25 @@ export async function measureWebhookLatency(stack: BenchStack, deliveries: numbe
   const functionEnv = resources.functionEnv.WebhookFunction ?? {};
   process.env.WEBHOOK_SECRET_ARN = functionEnv.WEBHOOK_SECRET_ARN;
   process.env.EVENTS_QUEUE_URL = functionEnv.EVENTS_QUEUE_URL;
-  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const secret = newWebhookSecret();
   await secretsClient().send(new PutSecretValueCommand({ SecretId: functionEnv.WEBHOOK_SECRET_ARN, SecretString: secret }));
 
   // Loaded only now: its module-level handler reads the environment set above on first use.
-  const { handler } = await import('../lambdas/webhook/handler.ts');
+  const { WebhookFunction: handler } = await loadHandlers(['WebhookFunction']);
+  const route = httpRoutes(stack.stacks, resources).find((r) => r.functionId === 'WebhookFunction');
+  if (!handler || !route) throw new Error('the app has no webhook route');
   const inHandler: number[] = [];
   const front = await startHttpFront({
     routes: {
-      'POST /webhooks/psapi': async (event: APIGatewayProxyEventV2) => {
+      [route.routeKey]: async (event: APIGatewayProxyEventV2, context: Context) => {
         const started = performance.now();
-        const response = await handler(event);
+        const response = await handler(event, context);
         inHandler.push(performance.now() - started);
-        return response;
+        return response as APIGatewayProxyResultV2;
       },
     },
   });
-  const target = { url: `${front.endpoint}/webhooks/psapi`, secret };
+  const target = { url: `${front.endpoint}${route.routeKey.split(' ')[1] ?? '/'}`, secret };
   const endToEnd: number[] = [];
   let accepted = 0;
   let coldMs = Number.NaN;

@@ -6,13 +6,13 @@
  */
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { dynamoClient } from '#commons/clients';
+import { createStreamReader, streamArnOf, type StreamReader } from '#local/stream-reader';
 import { DEFAULT_SYNC_ENDPOINTS } from '#producersync/endpoints';
 import type { AdvanceDayResult, Simulator } from '#sim/server';
 import { contentHash } from '#sync/content-hash';
 import { dataKey } from '#sync/record-store';
 import type { Population } from './support/population.ts';
 import { judge, num, ratio, type BenchOutcome } from './support/report.ts';
-import { StreamReader } from './support/stream-reader.ts';
 import { runSync, type SyncRun } from './support/sync-run.ts';
 
 interface RunWrites {
@@ -55,7 +55,7 @@ function countByEvent(records: readonly _Record[]): Record<string, number> {
 }
 
 async function writesOf(population: Population, run: SyncRun, stream: StreamReader): Promise<RunWrites> {
-  const records = await stream.readNew();
+  const records = await stream.read();
   const data = run.execution.dynamo[population.dataTable];
   if (!run.totals) throw new Error(`${run.executionName} left no run record totals`);
   return {
@@ -73,8 +73,8 @@ async function writesOf(population: Population, run: SyncRun, stream: StreamRead
 
 /** Needs a population whose backfill has run; leaves it one simulated day later. */
 export async function measureWriteAmplification(population: Population): Promise<BenchOutcome<WriteAmplification> & { dailyRun: SyncRun }> {
-  const stream = await StreamReader.forTable(dynamoClient(), population.dataTable);
-  await stream.readNew(); // skip what the backfill streamed
+  const stream = createStreamReader({ streamArn: await streamArnOf(dynamoClient(), population.dataTable) });
+  await stream.read(); // skip what the backfill streamed
 
   const before = truthHashes(population.sim);
   const day = await population.sim.advanceDay({ deliverWebhook: false });

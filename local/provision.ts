@@ -1,5 +1,18 @@
-import { CreateTableCommand, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+/**
+ * Provisioning from the synthesized templates: the DynamoDB tables, SQS queues and Secrets Manager secrets of the
+ * app on the local stand-ins, and every Lambda function's environment resolved against them. Nothing here restates
+ * a table or a queue: the definitions are the templates'. Provisioning again on a persisted DynamoDB Local keeps
+ * the tables that already exist.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, DescribeSecretCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { dynamoClient, secretsClient, sqsClient } from '#commons/clients';
@@ -8,6 +21,7 @@ import {
   defaultPhysical,
   physicalKey,
   resolveIntrinsics,
+  resourcesOfType,
   type CfnResource,
   type PhysicalResource,
   type ResolveContext,
@@ -38,8 +52,10 @@ export interface ProvisionResult {
 }
 
 export interface ProvisionOptions {
-  /** Unique per test (file) so parallel runs sharing one DynamoDB Local do not collide. */
+  /** Physical names are `<prefix>-<ConstructId>`: unique per test (file) so parallel runs sharing one DynamoDB Local do not collide. */
   prefix: string;
+  /** DynamoDB client for the tables (default: the shared client, AWS_ENDPOINT_URL_DYNAMODB). */
+  dynamo?: DynamoDBClient;
 }
 
 type Located = { stack: StackTemplate; logicalId: string; resource: CfnResource; constructId: string };
@@ -87,7 +103,7 @@ export async function provisionFromTemplates(stacks: StackTemplate[], options: P
   for (const located of all.filter((l) => TABLE_TYPES.has(l.resource.Type))) {
     const name = physicalName(options.prefix, located.constructId, 255);
     const props = resolveIntrinsics(located.resource.Properties ?? {}, ctxFor(located.stack)) as Record<string, unknown>;
-    const created = await createTable(name, props);
+    const created = await createTable(options.dynamo ?? dynamoClient(), name, props);
     const ref: PhysicalResource = { ref: name, attributes: { Arn: created.arn, ...(created.streamArn ? { StreamArn: created.streamArn } : {}) } };
     record(located, { name, arn: created.arn, ...(created.streamArn ? { streamArn: created.streamArn } : {}) }, ref);
   }
@@ -95,10 +111,7 @@ export async function provisionFromTemplates(stacks: StackTemplate[], options: P
   for (const located of all.filter((l) => l.resource.Type === 'AWS::SecretsManager::Secret')) {
     const name = physicalName(options.prefix, located.constructId, 256);
     const props = resolveIntrinsics(located.resource.Properties ?? {}, ctxFor(located.stack)) as Record<string, unknown>;
-    const created = await secretsClient().send(
-      new CreateSecretCommand({ Name: name, ...initialSecretValue(props) }),
-    );
-    const secretArn = created.ARN ?? name;
+    const secretArn = await createSecret(name, props);
     record(located, { name, arn: secretArn }, { ref: secretArn, attributes: { Id: secretArn } });
   }
 
@@ -127,7 +140,30 @@ export async function provisionFromTemplates(stacks: StackTemplate[], options: P
   return { resources, functionEnv, physical };
 }
 
-async function createTable(name: string, props: Record<string, unknown>): Promise<{ arn: string; streamArn?: string }> {
+/**
+ * Creates the tables of the templates named by construct id (`{DataTable: 'data-1a2b'}`), e.g. for a test that
+ * needs fresh tables without the rest of the app.
+ */
+export async function createTablesFromTemplates(
+  stacks: StackTemplate[],
+  names: Record<string, string>,
+  options: { dynamo?: DynamoDBClient } = {},
+): Promise<Record<string, { name: string; arn: string; streamArn?: string }>> {
+  const tables = resourcesOfType(stacks, 'AWS::DynamoDB::GlobalTable').concat(resourcesOfType(stacks, 'AWS::DynamoDB::Table'));
+  const created: Record<string, { name: string; arn: string; streamArn?: string }> = {};
+  await Promise.all(
+    Object.entries(names).map(async ([constructId, name]) => {
+      const found = tables.find((t) => t.constructId === constructId);
+      if (!found) throw new Error(`The templates have no table ${constructId} (found: ${tables.map((t) => t.constructId).join(', ') || 'none'})`);
+      const props = resolveIntrinsics(found.resource.Properties ?? {}, { stacks, stack: found.stack }) as Record<string, unknown>;
+      created[constructId] = { name, ...(await createTable(options.dynamo ?? dynamoClient(), name, props)) };
+    }),
+  );
+  return created;
+}
+
+/** CreateTable from resolved template properties; a table that already exists (a persisted DynamoDB Local) is kept as it is. */
+async function createTable(client: DynamoDBClient, name: string, props: Record<string, unknown>): Promise<{ arn: string; streamArn?: string }> {
   type Gsi = { IndexName: string; KeySchema: unknown; Projection: unknown };
   const stream = props.StreamSpecification as { StreamViewType?: string } | undefined;
   const input: CreateTableCommandInput = {
@@ -156,14 +192,18 @@ async function createTable(name: string, props: Record<string, unknown>): Promis
   if (stream?.StreamViewType) {
     input.StreamSpecification = { StreamEnabled: true, StreamViewType: stream.StreamViewType as 'NEW_AND_OLD_IMAGES' };
   }
-  const created = await dynamoClient().send(new CreateTableCommand(input));
+  let description;
+  try {
+    description = (await client.send(new CreateTableCommand(input))).TableDescription;
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+    description = (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
+    return { arn: description?.TableArn ?? name, ...(description?.LatestStreamArn ? { streamArn: description.LatestStreamArn } : {}) };
+  }
   const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
   if (ttl?.Enabled && ttl.AttributeName) {
-    await dynamoClient().send(
-      new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }),
-    );
+    await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }));
   }
-  const description = created.TableDescription;
   return {
     arn: description?.TableArn ?? name,
     ...(description?.LatestStreamArn ? { streamArn: description.LatestStreamArn } : {}),
@@ -191,6 +231,17 @@ async function createQueue(name: string, props: Record<string, unknown>): Promis
   if (!url) throw new Error(`CreateQueue ${name} returned no QueueUrl`);
   const described = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   return { url, arn: described.Attributes?.QueueArn ?? name };
+}
+
+/** CreateSecret with the template's initial value; an existing secret (same name) is kept with its value. */
+async function createSecret(name: string, props: Record<string, unknown>): Promise<string> {
+  try {
+    const created = await secretsClient().send(new CreateSecretCommand({ Name: name, ...initialSecretValue(props) }));
+    return created.ARN ?? name;
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+    return (await secretsClient().send(new DescribeSecretCommand({ SecretId: name }))).ARN ?? name;
+  }
 }
 
 /** A secret starts with its template value, a generated placeholder, or no value (callers then PutSecretValue). */

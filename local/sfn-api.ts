@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { LocalService } from '#local/dynamodb-local';
 import { AwsJsonError, startJsonRpcServer } from '#local/json-rpc-server';
 import { runStateMachine, type Asl, type LambdaHandler, type StateMachineRun } from '#local/state-machine';
@@ -31,6 +33,11 @@ export interface SfnApiOptions {
   waitOverride?: number | 'as-defined';
   /** Milliseconds between retries (default 0). */
   retryIntervalMs?: number;
+  /**
+   * Keep the execution records in this JSON file (a local deployment that survives restarts); `resumeStored()`
+   * runs again the executions that were RUNNING there.
+   */
+  storeFile?: string;
 }
 
 export interface SfnApi extends LocalService {
@@ -38,6 +45,34 @@ export interface SfnApi extends LocalService {
   executions(): ExecutionRecord[];
   /** Resolves once no execution is running (redrives started meanwhile included). */
   waitForAll(): Promise<void>;
+  /** Resolves with the execution once it is no longer running. */
+  waitFor(executionArn: string): Promise<ExecutionRecord>;
+  /**
+   * Runs again, under their own names, the executions that were RUNNING in the store file when this stand-in
+   * started (the process before was stopped or killed mid-run): the handlers resume from their checkpoints, as
+   * after a redrive. Call it once everything the handlers need is in place. Returns their names.
+   */
+  resumeStored(): string[];
+}
+
+type StoredExecution = Omit<ExecutionRecord, 'runs' | 'startDate' | 'stopDate'> & { startDate: string; stopDate?: string };
+
+function loadExecutions(file: string | undefined): ExecutionRecord[] {
+  if (!file || !existsSync(file)) return [];
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredExecution[];
+  return stored.map(({ startDate, stopDate, ...e }) => ({ ...e, startDate: new Date(startDate), ...(stopDate ? { stopDate: new Date(stopDate) } : {}), runs: [] }));
+}
+
+/** The records without their runs' event logs, written whole and renamed into place (never half a file). */
+function saveExecutions(file: string, executions: Iterable<ExecutionRecord>): void {
+  const stored: StoredExecution[] = [...executions].map(({ runs: _runs, startDate, stopDate, ...e }) => ({
+    ...e,
+    startDate: startDate.toISOString(),
+    ...(stopDate ? { stopDate: stopDate.toISOString() } : {}),
+  }));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, JSON.stringify(stored));
+  renameSync(`${file}.tmp`, file);
 }
 
 // Step Functions rejects names with whitespace, wildcards, brackets, control characters and these punctuation marks.
@@ -56,8 +91,12 @@ const epochSeconds = (date: Date | undefined): number | undefined => (date ? dat
  * ListExecutions, RedriveExecution and StopExecution, with executions run asynchronously by runStateMachine.
  */
 export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
-  const executions = new Map<string, ExecutionRecord>();
+  const executions = new Map<string, ExecutionRecord>(loadExecutions(options.storeFile).map((e) => [e.executionArn, e]));
+  let shuttingDown = false;
   const running = new Map<string, { promise: Promise<void>; abort: AbortController }>();
+  const persist = (): void => {
+    if (options.storeFile) saveExecutions(options.storeFile, executions.values());
+  };
 
   const find = (input: Record<string, unknown>): ExecutionRecord => {
     const arn = requireString(input, 'executionArn');
@@ -81,14 +120,20 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
       .catch((error: Error): StateMachineRun => ({ status: 'FAILED', error: error.name, cause: error.message, transitions: 0, invocations: {}, events: [] }))
       .then((run) => {
         execution.runs.push(run);
-        if (execution.status !== 'RUNNING') return; // stopped meanwhile
+        // Stopped meanwhile (StopExecution), or this stand-in is stopping: a run cut short by the shutdown stays
+        // RUNNING in the store file, to be resumed by the next start.
+        if (execution.status !== 'RUNNING' || shuttingDown) return;
         execution.status = run.status;
         execution.stopDate = new Date();
         execution.output = run.output;
         execution.error = run.error;
         execution.cause = run.cause;
+        persist();
       })
-      .finally(() => running.delete(execution.executionArn));
+      .finally(() => {
+        // A redrive may already have registered its own run under this ARN.
+        if (running.get(execution.executionArn)?.promise === promise) running.delete(execution.executionArn);
+      });
     running.set(execution.executionArn, { promise, abort });
   };
 
@@ -146,6 +191,7 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
           runs: [],
         };
         executions.set(executionArn, execution);
+        persist();
         launch(execution);
         return { executionArn, startDate: epochSeconds(execution.startDate) };
       },
@@ -183,6 +229,7 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
         delete execution.output;
         delete execution.error;
         delete execution.cause;
+        persist();
         launch(execution);
         return { redriveDate: Date.now() / 1000 };
       },
@@ -193,6 +240,7 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
           execution.stopDate = new Date();
           if (typeof input.error === 'string') execution.error = input.error;
           if (typeof input.cause === 'string') execution.cause = input.cause;
+          persist();
           running.get(execution.executionArn)?.abort.abort();
         }
         return { stopDate: epochSeconds(execution.stopDate ?? new Date()) };
@@ -200,13 +248,28 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
     },
   });
 
+  const stored = [...executions.values()].filter((e) => e.status === 'RUNNING');
+
   return {
     endpoint: server.endpoint,
+    resumeStored() {
+      const resumed = stored.splice(0).filter((e) => e.status === 'RUNNING' && !running.has(e.executionArn) && options.stateMachines[e.stateMachineArn]);
+      for (const execution of resumed) launch(execution);
+      return resumed.map((e) => e.name);
+    },
     executions: () => [...executions.values()],
     async waitForAll() {
       while (running.size > 0) await Promise.all([...running.values()].map((r) => r.promise));
     },
+    async waitFor(executionArn) {
+      // A redrive started meanwhile registers a new run under the same ARN: wait for that one too.
+      for (let run = running.get(executionArn); run; run = running.get(executionArn)) await run.promise;
+      const execution = executions.get(executionArn);
+      if (!execution) throw new Error(`No execution ${executionArn}`);
+      return execution;
+    },
     async stop() {
+      shuttingDown = true;
       for (const r of running.values()) r.abort.abort();
       await Promise.all([...running.values()].map((r) => r.promise));
       await server.stop();

@@ -21,10 +21,13 @@ const COMMANDS: Registry = {
   sim: { summary: 'run the ProducerSync simulator on 127.0.0.1', load: () => import('./commands/sim.ts') },
   sync: { summary: 'run the sync state machine locally against a ProducerSync server (--local)', load: () => import('./commands/sync.ts') },
   subscriptions: { summary: 'list|add|remove|replace|status NPN subscriptions', load: () => import('./commands/subscriptions.ts') },
-  rerun: { summary: 'start a sync execution for a runDate in the deployed account', load: () => import('./commands/rerun.ts') },
-  backfill: { summary: 'start a backfill execution for NPNs in the deployed account', load: () => import('./commands/backfill.ts') },
-  runs: { summary: 'list recent run records from the control table', load: () => import('./commands/runs.ts') },
-  producer: { summary: 'one producer from the copy, and may it sell a line in a state today', load: () => import('./commands/producer.ts') },
+  rerun: { summary: 'start a sync execution for a runDate in the deployed account or --local', load: () => import('./commands/rerun.ts') },
+  backfill: { summary: 'start a backfill execution for NPNs in the deployed account or --local', load: () => import('./commands/backfill.ts') },
+  runs: { summary: 'list recent run records from the control table (deployed or --local)', load: () => import('./commands/runs.ts') },
+  producer: { summary: 'one producer from the copy, and may it sell a line in a state today (deployed or --local)', load: () => import('./commands/producer.ts') },
+  local: { summary: 'the app on this machine until Ctrl-C (up), a signed webhook to it (send-webhook)', load: () => import('./local-deployment/command.ts') },
+  reconcile: { summary: 'start a reconcile run ({"mode":"reconcile"}) in the deployed account or --local', load: () => import('./commands/reconcile.ts') },
+  export: { summary: 'write the data table as JSON lines (as sync --out), deployed or --local', load: () => import('./commands/export.ts') },
 };
 
 /** Runs `producersync <argv...>` and returns the exit code (`io`: the process's streams, or buffers in tests). */

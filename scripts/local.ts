@@ -1,5 +1,5 @@
 /**
- * `npm run local`: the whole app on one machine, no AWS account. A local stack (synthesized app, DynamoDB
+ * `npm run local`: the whole app on one machine, no AWS account. The local harness (synthesized app, DynamoDB
  * Local, fauxqs, Secrets Manager and Step Functions stand-ins), the simulator with a realistic population,
  * the initial backfill, then one simulated day: the Svix-signed `updates_available` webhook goes through
  * the HTTP front → webhook Lambda → SQS → dispatcher → the synthesized state machine → DynamoDB → stream.
@@ -7,15 +7,15 @@
  * the simulator's ground truth.
  */
 import { parseArgs } from 'node:util';
+import { newWebhookSecret, startHarness, type LocalHarness } from '#local/harness';
 import { startSimulator, type Simulator } from '#sim/server';
 import { DEFAULT_SYNC_ENDPOINTS } from '#producersync/endpoints';
+import { outcomeOf, runExecution, type ExecutionOutcome } from './local-deployment/outcome.ts';
 import { ChangeLog } from './support/change-log.ts';
 import { elapsedLog, reportOutcome } from './support/console-report.ts';
-import { startLocalStack, type ExecutionOutcome, type LocalStack } from './support/local-stack.ts';
 import { table } from './support/run-table.ts';
 import { watchRunProgress } from './support/run-progress.ts';
-import { compareWithTruth, describeComparison, isExactMatch } from './support/table-export.ts';
-import { startWebhookPipeline } from './support/webhook-pipeline.ts';
+import { compareWithTruth, describeComparison, isExactMatch, readSyncedRecords } from './support/table-export.ts';
 
 const HELP = `usage: npm run local [-- --npns N] [--seed S]
 
@@ -46,43 +46,45 @@ const recentApiRequests = (sim: Simulator): number => {
 const perEndpointWrites = (outcome: ExecutionOutcome): Record<string, number> =>
   Object.fromEntries(Object.entries(outcome.run?.endpoints ?? {}).map(([name, c]) => [name, (c.inserted ?? 0) + (c.modified ?? 0) + (c.deleted ?? 0)]));
 
-async function main(stack: LocalStack): Promise<boolean> {
-  const { resources } = stack;
-  const pipeline = await startWebhookPipeline(stack);
-  stack.onStop(() => pipeline.stop());
+async function main(harness: LocalHarness): Promise<boolean> {
+  const { resources } = harness;
+  const signingSecret = newWebhookSecret();
+  await harness.setWebhookSecret(signingSecret);
+  const ingest = await harness.startIngest();
+  const webhookTarget = { url: ingest.webhookUrl, secret: signingSecret };
 
-  const sim = await startSimulator({ npns, seed, webhook: pipeline.webhookTarget });
-  stack.onStop(() => sim.close());
-  log(`simulator ${sim.apiBaseUrl}: ${sim.subscribedNpns().length.toLocaleString('en-US')} subscribed NPNs, today ${sim.today}; webhook → ${pipeline.webhookTarget.url}`);
-  await stack.putCredentials({ clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl });
+  const sim = await startSimulator({ npns, seed, webhook: webhookTarget });
+  harness.onStop(() => sim.close());
+  log(`simulator ${sim.apiBaseUrl}: ${sim.subscribedNpns().length.toLocaleString('en-US')} subscribed NPNs, today ${sim.today}; webhook → ${webhookTarget.url}`);
+  await harness.useProducerSyncApi({ clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl });
 
   const progress = watchRunProgress({
-    dynamo: stack.dynamo,
+    dynamo: harness.dynamo,
     controlTable: resources.controlTable,
-    runId: () => stack.sfn.executions().find((e) => e.status === 'RUNNING')?.name,
+    runId: () => harness.sfn.executions().find((e) => e.status === 'RUNNING')?.name,
     requestsLastMinute: () => recentApiRequests(sim),
     log,
   });
   try {
     log('backfill: StartExecution local-backfill {"mode":"backfill"}');
-    const backfill = await stack.runExecution('local-backfill', { mode: 'backfill' });
+    const backfill = await runExecution(harness, 'local-backfill', { mode: 'backfill' });
     reportOutcome(backfill, log);
     if (backfill.status !== 'SUCCEEDED') return false;
 
     const changes = new ChangeLog(log);
-    await pipeline.followChanges((records) => changes.add(records));
+    await harness.followChanges((records) => changes.add(records));
 
     const day = await sim.advanceDay();
     log(`simulator advanced to ${day.runDate}: ${day.changed} changed, ${day.added} added, ${day.deleted} deleted records`);
     log(`updates_available webhook ${day.eventId} → ${resources.webhookRouteKey}: HTTP ${day.webhookStatus}`);
     if (day.webhookStatus !== 202) return false;
-    await pipeline.settle();
-    const execution = stack.sfn.executions().at(-1);
+    await harness.settle();
+    const execution = harness.sfn.executions().at(-1);
     if (!execution || execution.name === 'local-backfill') {
       log('the webhook started no execution');
       return false;
     }
-    const incremental = await stack.outcomeOf(execution.executionArn);
+    const incremental = await outcomeOf(harness, execution.executionArn);
     const changeRemainder = changes.remainder();
     if (changeRemainder) log(changeRemainder);
     reportOutcome(incremental, log, [
@@ -94,7 +96,7 @@ async function main(stack: LocalStack): Promise<boolean> {
     const streamMatches = changes.delivered === written;
 
     // The Scan runs in DynamoDB Local while this thread builds the ground truth.
-    const scanning = stack.readRecords();
+    const scanning = readSyncedRecords(harness.dynamo, resources.dataTable);
     const truth = Object.fromEntries(DEFAULT_SYNC_ENDPOINTS.map((endpoint) => [endpoint, sim.groundTruth(endpoint)]));
     const comparison = compareWithTruth(await scanning, truth);
     log(`table vs the simulator's ground truth: ${describeComparison(comparison)}`);
@@ -122,14 +124,16 @@ function summaryTable(outcomes: Array<ExecutionOutcome & { stream?: number }>): 
 }
 
 let exitCode = 1;
-let stack: LocalStack | undefined;
+let harness: LocalHarness | undefined;
 try {
-  stack = await startLocalStack({ log });
-  exitCode = (await main(stack)) ? 0 : 1;
+  // The JVM starts on the other core while this one synthesizes; Serial GC: G1's concurrent threads compete with
+  // this process for the two cores (measured 48 s vs 60-70 s per 34k writes).
+  harness = await startHarness({ log, dynamo: { javaOptions: ['-XX:+UseSerialGC'] }, exitOnSignal: (signal) => (signal === 'SIGINT' ? 130 : 143) });
+  exitCode = (await main(harness)) ? 0 : 1;
 } catch (error) {
-  if (!stack?.interrupted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  if (!harness?.interrupted) console.error(error instanceof Error ? (error.stack ?? error.message) : error);
 } finally {
-  await stack?.stop();
+  await harness?.stop();
 }
 log(exitCode === 0 ? `OK in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'FAILED');
 process.exit(exitCode);

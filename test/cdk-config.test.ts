@@ -15,8 +15,11 @@ describe('context', () => {
 
     const production = Template.fromStack(buildApp({ context: { ...NO_BUNDLING, 'producersync:environment': 'production' } }).syncStack);
     expect(syncPagesEnv(production)).toMatchObject({ PRODUCERSYNC_API_BASE_URL: 'https://api.agentsync.io', PRODUCERSYNC_TOKEN_URL: 'https://auth.agentsync.io/oauth2/token' });
-    // The hosts never reach a secret (a changed secret template would regenerate the stored credentials).
-    for (const template of [sandbox, production]) expect(JSON.stringify(template.findResources('AWS::SecretsManager::Secret'))).not.toContain('agentsync.io');
+    // The environment's hosts never reach a secret (a changed secret template would regenerate the stored
+    // credentials): both templates carry the same frozen 0.1.0 placeholder, whatever the environment.
+    const secrets = [sandbox, production].map((template) => JSON.stringify(template.findResources('AWS::SecretsManager::Secret')));
+    expect(secrets[1]).toBe(secrets[0]);
+    expect(secrets[1]).not.toContain('api.agentsync.io');
   });
 
   it('rejects an unknown environment with a message naming the allowed values', () => {

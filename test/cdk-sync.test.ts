@@ -61,8 +61,11 @@ describe('ProducerSyncSync stack', () => {
     expect(secret.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^SyncKey/), 'Arn'] });
     expect(secret.Properties.SecretString).toBeUndefined();
     expect(secret.Properties.GenerateSecretString.GenerateStringKey).toBe('clientSecret');
-    // {"clientId","clientSecret","scope"?} only (CONTRACTS.md §1): the API URLs are configuration, in sync-pages' environment.
-    expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate)).toEqual({ clientId: 'REPLACE_ME' });
+    // Byte for byte what 0.1.0 deployed by default, so upgrading regenerates nothing; it depends on no
+    // setting (test/cdk-deployments.test.ts), and its URLs are ignored: sync-pages has them in its environment.
+    expect(secret.Properties.GenerateSecretString.SecretStringTemplate).toBe(
+      '{"clientId":"REPLACE_ME","tokenUrl":"https://auth.sandbox.agentsync.io/oauth2/token","apiBaseUrl":"https://api.sandbox.agentsync.io"}',
+    );
   });
 
   it('runs a Standard, JSONPath state machine with logging, tracing and a 24 h timeout', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BACKFILL_NPNS } from '#sync/sync-input';
-import { startRun } from '#sync/run-record';
+import { createDynamoRunStore } from '#sync/run-record';
 import type { SfnApi } from '#local/sfn-api';
 import { main } from '../scripts/cli.ts';
 import { memoryIo } from '../scripts/support/cli-io.ts';
@@ -116,9 +116,9 @@ describe('backfill and rerun commands', () => {
 
 describe('runs command', () => {
   it('lists the newest runs from the control table, as a table or a JSON array (--output json, or --json)', async () => {
-    const dynamo = new DynamoDBClient({});
+    const runStore = createDynamoRunStore({ client: new DynamoDBClient({}), tableName: controlTable });
     for (const [i, day] of ['2025-07-20', '2025-07-21', '2025-07-22'].entries()) {
-      await startRun(dynamo, controlTable, { runId: `run-${day}`, mode: 'incremental', runDate: day, startedAt: `2025-07-2${i}T06:00:00.000Z` });
+      await runStore.start({ runId: `run-${day}`, mode: 'incremental', runDate: day, startedAt: `2025-07-2${i}T06:00:00.000Z` });
     }
     const json = await cli(['runs', '--control-table', controlTable, '--limit', '2', '--output', 'json']);
     expect(json.code).toBe(0);

@@ -6,7 +6,7 @@
  * as a user would, to prove the process wiring (exit code, stdout vs stderr).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,9 @@ beforeAll(() => {
   Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'usage', AWS_SECRET_ACCESS_KEY: 'usage-test' });
   writeFileSync(join(dir, 'typo.csv'), 'agency,npn\nA,15645555\nB,1564555x\n');
   writeFileSync(join(dir, 'many.txt'), Array.from({ length: 501 }, (_, i) => String(20_000_000 + i)).join('\n'));
+  // A data directory held by a live process (this one's parent), as a running `local up` holds it.
+  mkdirSync(join(dir, 'busy'));
+  writeFileSync(join(dir, 'busy', 'lock'), JSON.stringify({ pid: process.ppid }));
 });
 afterAll(async () => {
   for (const [name, value] of Object.entries(saved)) {
@@ -124,6 +127,45 @@ const WRONG_USAGE: Array<[string[], string | RegExp]> = [
   [['runs', '--stage', 'has space'], '--stage must be 1-24 letters'],
   [['runs', 'latest'], 'unexpected argument "latest"'],
   [['runs', '--control-table', ''], '--control-table must not be empty'],
+  // --local on the operator commands
+  [['runs', '--local', '--data-dir', file('idle')], `no local deployment is running on ${file('idle')}: start one with "npx producersync local up --data-dir`],
+  [['runs', '--local', '--control-table', 't'], '--control-table is for a deployed account, not for --local'],
+  [['runs', '--data-dir', file('idle')], '--data-dir goes with --local'],
+  [['rerun', '--run-date', DAY, '--local', '--state-machine-arn', ARN], '--state-machine-arn is for a deployed account, not for --local'],
+  [['rerun', '--run-date', DAY, '--local', '--data-dir', file('idle')], `no local deployment is running on ${file('idle')}`],
+  [['backfill', '--all', '--local', '--stage', 'dev'], '--stage is for a deployed account, not for --local'],
+  [['backfill', '--all', '--local', '--profile', 'p', '--region', 'us-east-1'], '--profile, --region are for a deployed account, not for --local'],
+  [['backfill', '--local'], 'give either --all or NPNs (--npns, --file)'],
+  // reconcile
+  [['reconcile', '--bogus'], 'producersync reconcile: unknown option --bogus'],
+  [['reconcile', '--local', '--state-machine-arn', ARN], '--state-machine-arn is for a deployed account, not for --local'],
+  [['reconcile', '--local', '--data-dir', file('idle')], `no local deployment is running on ${file('idle')}`],
+  [['reconcile', '--name', 'not a name!'], '--name must be 1-80 letters, digits, "-" or "_", got "not a name!"'],
+  [['reconcile', 'now'], 'unexpected argument "now"'],
+  // export
+  [['export'], 'missing --out FILE'],
+  [['export', '--out'], '--out needs a value (FILE)'],
+  [['export', '--out', file('t.jsonl'), '--local', '--data-table', 't'], '--data-table is for a deployed account, not for --local'],
+  [['export', '--out', file('t.jsonl'), '--local', '--stage', 'dev'], '--stage is for a deployed account, not for --local'],
+  [['export', '--out', file('t.jsonl'), '--local', '--data-dir', file('idle')], `no local deployment is running on ${file('idle')}`],
+  [['export', '--out', file('t.jsonl'), '--data-dir', file('idle')], '--data-dir goes with --local'],
+  // local up
+  [['local', 'up', '--bogus'], 'producersync local up: unknown option --bogus'],
+  [['local', 'up', '--port', '0'], '--port must be an integer from 1 to 65535, got "0"'],
+  [['local', 'up', '--npns', 'many'], '--npns must be an integer from 1 to 1000000, got "many"'],
+  [['local', 'up', '--api-base-url', counterUrl], 'syncing from an API needs --token-url, --client-id, --client-secret'],
+  [['local', 'up', '--scope', 'read'], 'syncing from an API needs --api-base-url, --token-url, --client-id, --client-secret'],
+  [['local', 'up', ...creds(), '--seed', '3'], '--npns and --seed are for the built-in simulator, not with --api-base-url'],
+  [['local', 'up', '--webhook-secret', 'not-a-secret'], '--webhook-secret must be a Svix signing secret: whsec_ followed by base64'],
+  [['local', 'up', '--webhook-secret-file', file('missing-secret')], `cannot read --webhook-secret-file ${file('missing-secret')}: no such file`],
+  [['local', 'up', '--data-dir', file('busy')], `the data directory ${file('busy')} is in use by another producersync local up (pid ${process.ppid})`],
+  [['local', 'up', '--region', 'us-east-1'], 'unknown option --region'],
+  [['local', 'up', 'now'], 'unexpected argument "now"'],
+  // local send-webhook
+  [['local', 'send-webhook'], 'missing --run-date YYYY-MM-DD'],
+  [['local', 'send-webhook', '--run-date', '2025-02-30'], '--run-date must be a calendar date YYYY-MM-DD, got "2025-02-30"'],
+  [['local', 'send-webhook', '--run-date', DAY, '--data-dir', file('idle')], `no local deployment is running on ${file('idle')}`],
+  [['local', 'send-webhook', '--run-date', DAY, '--local'], 'unknown option --local'],
   // producer
   [['producer'], 'missing NPN'],
   [['producer', '12a'], 'NPN: 1 value(s) are not NPNs (1-10 digits): "12a"'],
@@ -137,6 +179,10 @@ const WRONG_USAGE: Array<[string[], string | RegExp]> = [
   [['producer', '15645555', '--data-table', ''], '--data-table must not be empty'],
   [['producer', '15645555', '--region', 'moon'], '--region must be an AWS region such as us-east-1, got "moon"'],
   [['producer', '15645555', '--output', 'csv'], '--output must be one of json, text, got "csv"'],
+  [['producer', '15645555', '--local', '--data-table', 't'], '--data-table is for a deployed account, not for --local'],
+  [['producer', '15645555', '--local', '--stage', 'dev'], '--stage is for a deployed account, not for --local'],
+  [['producer', '15645555', '--data-dir', file('idle')], '--data-dir goes with --local'],
+  [['producer', '15645555', '--local', '--data-dir', file('idle')], `no local deployment is running on ${file('idle')}`],
   // subscriptions
   [['subscriptions', 'list', 'extra', ...creds()], 'unexpected argument "extra"'],
   [['subscriptions', 'list'], 'missing credentials: --api-base-url, --token-url, --client-id, --client-secret (or --secret-id)'],
@@ -150,14 +196,18 @@ const WRONG_USAGE: Array<[string[], string | RegExp]> = [
   [['subscriptions', 'status', '--job', 'j1', '--stage', 'dev', ...creds()], 'unknown option --stage'],
 ];
 
-const GROUP_USAGE: Array<[string[], string]> = [
-  [['subscriptions'], 'producersync subscriptions: give a subcommand'],
-  [['subscriptions', 'frobnicate'], 'producersync subscriptions: unknown subcommand "frobnicate"'],
-  [['subscriptions', '--wait', 'add'], 'producersync subscriptions: give the subcommand before --wait'],
+const GROUP_USAGE: Array<[string[], string, string]> = [
+  [['subscriptions'], 'producersync subscriptions: give a subcommand', 'usage: producersync subscriptions <list|add|remove|replace|status> [options]'],
+  [['subscriptions', 'frobnicate'], 'producersync subscriptions: unknown subcommand "frobnicate"', 'usage: producersync subscriptions <list|add|remove|replace|status> [options]'],
+  [['subscriptions', '--wait', 'add'], 'producersync subscriptions: give the subcommand before --wait', 'usage: producersync subscriptions <list|add|remove|replace|status> [options]'],
+  [['local'], 'producersync local: give a subcommand', 'usage: producersync local <up|send-webhook> [options]'],
+  [['local', 'down'], 'producersync local: unknown subcommand "down"', 'usage: producersync local <up|send-webhook> [options]'],
 ];
 
-const COMMANDS = ['sim', 'sync', 'rerun', 'backfill', 'runs', 'producer'];
-const SUBCOMMANDS = ['list', 'add', 'remove', 'replace', 'status'].map((s) => `subscriptions ${s}`);
+/** Commands with subcommands: their usage is the subcommand's. */
+const GROUPS = ['subscriptions', 'local'];
+const COMMANDS = ['sim', 'sync', 'rerun', 'backfill', 'runs', 'reconcile', 'export', 'producer'];
+const SUBCOMMANDS = [...['list', 'add', 'remove', 'replace', 'status'].map((s) => `subscriptions ${s}`), 'local up', 'local send-webhook'];
 
 describe('producersync usage errors', () => {
   /** The command line as a title, the credentials shortened. */
@@ -168,17 +218,24 @@ describe('producersync usage errors', () => {
     expect(out).toBe('');
     if (typeof message === 'string') expect(err).toContain(message);
     else expect(err).toMatch(message);
-    const path = argv[0] === 'subscriptions' ? argv.slice(0, 2) : argv.slice(0, 1);
+    const path = GROUPS.includes(argv[0]!) ? argv.slice(0, 2) : argv.slice(0, 1);
     expect(err).toContain(`\n\nusage: producersync ${path.join(' ')} `);
     expect(err).not.toContain('usage-secret-5b1d');
     expect(requests).toBe(0);
   });
 
-  it.each(GROUP_USAGE)('%j exits 2 with the subcommands', async (argv, message) => {
+  it.each(GROUP_USAGE)('%j exits 2 with the subcommands', async (argv, message, usage) => {
     const { code, out, err } = await cli(argv);
     expect([code, out]).toEqual([2, '']);
     expect(err).toContain(message);
-    expect(err).toContain('usage: producersync subscriptions <list|add|remove|replace|status> [options]');
+    expect(err).toContain(usage);
+  });
+
+  it('a bad usage of local up leaves no data directory behind', async () => {
+    for (const argv of [['--bogus'], ['--webhook-secret', 'not-a-secret'], ['--api-base-url', counterUrl]]) {
+      expect((await cli(['local', 'up', '--data-dir', file('never'), ...argv])).code).toBe(2);
+    }
+    expect(existsSync(file('never'))).toBe(false);
   });
 
   it('no command, an unknown one or an unknown top-level flag: exit 2 with the top-level usage on stderr', async () => {
@@ -207,7 +264,7 @@ describe('producersync help and version', () => {
       const { code, out, err } = await cli(argv);
       expect([code, err]).toEqual([0, '']);
       expect(out).toContain('usage: producersync <command> [options]');
-      for (const name of [...COMMANDS, 'subscriptions']) expect(out).toContain(`\n  ${name} `);
+      for (const name of [...COMMANDS, ...GROUPS]) expect(out).toContain(`\n  ${name} `);
     }
   });
 
@@ -224,18 +281,25 @@ describe('producersync help and version', () => {
   });
 
   it('the deployment commands document --stage, --profile and --region; the local ones do not take them', async () => {
-    for (const name of ['rerun', 'backfill', 'runs', 'producer']) expect((await cli([name, '--help'])).out).toMatch(/--stage S[\s\S]*--profile P[\s\S]*--region R/);
+    for (const name of ['rerun', 'backfill', 'runs', 'reconcile', 'export', 'producer']) {
+      const { out } = await cli([name, '--help']);
+      expect(out).toMatch(/--stage S[\s\S]*--profile P[\s\S]*--region R/);
+      expect(out).toMatch(/--local {2,}[\s\S]*--data-dir DIR {2,}with --local/);
+    }
     expect((await cli(['subscriptions', 'list', '--help'])).out).toMatch(/--profile P[\s\S]*--region R/);
-    for (const name of ['sim', 'sync']) expect((await cli([name, '--help'])).out).not.toContain('--profile');
+    for (const name of ['sim', 'sync', 'local up', 'local send-webhook']) expect((await cli([...name.split(' '), '--help'])).out).not.toContain('--profile');
     expect((await cli(['runs', '--help'])).out).toContain('--json                same as --output json');
   });
 
-  it('--version at the top level, and "help subscriptions" lists the subcommands', async () => {
+  it('--version at the top level, and "help subscriptions" and "help local" list the subcommands', async () => {
     expect(await cli(['--version'])).toEqual({ code: 0, out: `producersync-aws ${VERSION}\n`, err: '' });
     const group = await cli(['help', 'subscriptions']);
     expect(group.code).toBe(0);
     for (const sub of ['list', 'add', 'remove', 'replace', 'status']) expect(group.out).toContain(`\n  ${sub} `);
     expect((await cli(['subscriptions', '--help'])).out).toBe(group.out);
+    const local = await cli(['help', 'local']);
+    expect(local.code).toBe(0);
+    for (const sub of ['up', 'send-webhook']) expect(local.out).toContain(`\n  ${sub} `);
   });
 });
 

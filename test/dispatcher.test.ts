@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -17,6 +17,9 @@ import { startSfnApi, type SfnApi } from '#local/sfn-api';
 import type { Asl } from '#local/state-machine';
 import { startHttpFront } from '#local/http-front';
 import { lambdaContext } from '#local/lambda-context';
+import { createTablesFromTemplates } from '#local/provision';
+import { createStreamReader } from '#local/stream-reader';
+import { appTemplates } from '#local/synth';
 import { GIVE_UP_AFTER_MS, RETRY_DELAY_MS, retryPendingActivations } from '#dispatcher/activations';
 import { createDispatcherDeps, type DispatcherDeps } from '#dispatcher/deps';
 import { backfillExecutionName, runExecutionName, sanitizeForExecutionName } from '#dispatcher/execution-name';
@@ -35,43 +38,10 @@ const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:sy
 /** Executions are recorded and stay RUNNING (no handlers), so each test decides when one ends (StopExecution). */
 const NOOP_ASL = { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } } as unknown as Asl;
 
+/** The app's data and control tables, from the synthesized templates. */
 async function createTables(dynamo: DynamoDBClient, suffix: string): Promise<{ dataTableName: string; controlTableName: string; streamArn: string }> {
-  const keys = {
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' as const },
-      { AttributeName: 'sk', AttributeType: 'S' as const },
-    ],
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' as const },
-      { AttributeName: 'sk', KeyType: 'RANGE' as const },
-    ],
-    BillingMode: 'PAY_PER_REQUEST' as const,
-  };
-  const data = await dynamo.send(
-    new CreateTableCommand({
-      ...keys,
-      TableName: `data-${suffix}`,
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  await dynamo.send(
-    new CreateTableCommand({
-      ...keys,
-      TableName: `control-${suffix}`,
-      AttributeDefinitions: [...keys.AttributeDefinitions, { AttributeName: 'kind', AttributeType: 'S' }, { AttributeName: 'startedAt', AttributeType: 'S' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'byKind',
-          KeySchema: [
-            { AttributeName: 'kind', KeyType: 'HASH' },
-            { AttributeName: 'startedAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  return { dataTableName: `data-${suffix}`, controlTableName: `control-${suffix}`, streamArn: data.TableDescription!.LatestStreamArn! };
+  const { DataTable, ControlTable } = await createTablesFromTemplates(await appTemplates(), { DataTable: `data-${suffix}`, ControlTable: `control-${suffix}` }, { dynamo });
+  return { dataTableName: DataTable!.name, controlTableName: ControlTable!.name, streamArn: DataTable!.streamArn! };
 }
 
 let seq = 0;
@@ -135,22 +105,7 @@ const getItem = async (table: string, pk: string, sk: string) => {
   return out.Item ? unmarshall(out.Item) : undefined;
 };
 
-async function streamRecords(streamArn: string): Promise<_Record[]> {
-  const streams = new DynamoDBStreamsClient({});
-  const described = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-  const records: _Record[] = [];
-  for (const shard of described.StreamDescription?.Shards ?? []) {
-    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-    // An open shard always returns an iterator; stop at the first empty page.
-    for (let i = 0; iterator && i < 20; i++) {
-      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
-      records.push(...(page.Records ?? []));
-      if (!page.Records?.length) break;
-      iterator = page.NextShardIterator;
-    }
-  }
-  return records;
-}
+const streamRecords = (streamArn: string): Promise<_Record[]> => createStreamReader({ streamArn }).read();
 
 describe('execution names', () => {
   it('are valid, deterministic and collision-resistant', () => {

@@ -8,7 +8,7 @@ import { CAPTURE_PROBE, formatLedger, LOGS_DIR, readLedger, readSecrets, scanLog
 
 /** One DynamoDB Local JVM for the whole run; test files use unique table names so they can share it. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dynamo = await startDynamoDbLocal({ inMemory: true });
+  const dynamo = await startDynamoDbLocal();
   project.provide('dynamoEndpoint', dynamo.endpoint);
   // Forked workers inherit process.env, so handlers under test reach DynamoDB Local without extra wiring.
   Object.assign(process.env, localAwsEnv({ dynamo: dynamo.endpoint }));

@@ -8,6 +8,9 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localAwsEnv } from '#local/aws-env';
 import { startSfnApi, type SfnApi } from '#local/sfn-api';
@@ -118,5 +121,46 @@ describe('Step Functions API stand-in', () => {
     expect(listed.executions?.map((e) => e.name)).toEqual(['run-d', 'run-c', 'run-b', 'run-a']);
     const aborted = await sfn.send(new ListExecutionsCommand({ stateMachineArn: MACHINE_ARN, statusFilter: 'ABORTED' }));
     expect(aborted.executions?.map((e) => e.name)).toEqual(['run-d']);
+  });
+});
+
+describe('Step Functions API stand-in with a store file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sfn-store-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps the executions across a restart and runs those cut short again under their own names', async () => {
+    const storeFile = join(dir, 'executions.json');
+    const calls: string[] = [];
+    const handlers = (hold: boolean) => ({
+      PrepareFunction: async (event: unknown) => event,
+      WorkFunction: async (event: unknown) => {
+        const { key } = event as { key: string };
+        calls.push(key);
+        if (hold && key === 'cut') await new Promise(() => undefined); // the process goes away mid-run
+        return { done: key };
+      },
+    });
+    const first = await startSfnApi({ stateMachines: { [MACHINE_ARN]: asl }, handlers: handlers(true), storeFile });
+    const client = (api: SfnApi) => new SFNClient({ endpoint: api.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const done = await client(first).send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'done', input: '{"key":"done"}' }));
+    await first.waitFor(done.executionArn!);
+    const cut = await client(first).send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'cut', input: '{"key":"cut"}' }));
+    await vi.waitFor(() => expect(calls).toContain('cut'));
+    await first.stop();
+
+    const second = await startSfnApi({ stateMachines: { [MACHINE_ARN]: asl }, handlers: handlers(false), storeFile });
+    try {
+      const sfn = client(second);
+      expect((await sfn.send(new DescribeExecutionCommand({ executionArn: done.executionArn }))).status).toBe('SUCCEEDED');
+      expect((await sfn.send(new DescribeExecutionCommand({ executionArn: cut.executionArn }))).status).toBe('RUNNING');
+      expect(calls.filter((key) => key === 'done')).toHaveLength(1);
+      expect(second.resumeStored()).toEqual(['cut']);
+      expect(second.resumeStored()).toEqual([]);
+      const resumed = await second.waitFor(cut.executionArn!);
+      expect({ status: resumed.status, name: resumed.name, output: resumed.output }).toEqual({ status: 'SUCCEEDED', name: 'cut', output: { done: 'cut' } });
+      expect(calls.filter((key) => key === 'done')).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -115,3 +115,20 @@ describe('the synthesized state machine in aws-local-stepfunctions', () => {
     ).rejects.toThrow(/No local handler for Task SyncPages/);
   });
 });
+
+describe("runStateMachine waitOverride: 'as-defined'", () => {
+  const asl = { StartAt: 'Pause', States: { Pause: { Type: 'Wait', Seconds: 1, Next: 'Done' }, Done: { Type: 'Succeed' } } } as unknown as Asl;
+  const timed = async (options: Parameters<typeof runStateMachine>[2]): Promise<number> => {
+    const started = Date.now();
+    expect((await runStateMachine(asl, {}, options)).status).toBe('SUCCEEDED');
+    return Date.now() - started;
+  };
+
+  it('waits what the definition says (a Retry-After must be honoured against a real API)', async () => {
+    expect(await timed({ handlers: {}, executionName: 'wait-as-defined', waitOverride: 'as-defined' })).toBeGreaterThanOrEqual(950);
+  });
+
+  it('still skips waits by default', async () => {
+    expect(await timed({ handlers: {}, executionName: 'wait-default' })).toBeLessThan(900);
+  });
+});

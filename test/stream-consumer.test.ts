@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { logger } from '#commons/logger';
 import { applyEnv, localAwsEnv } from '#local/aws-env';
 import { lambdaContext } from '#local/lambda-context';
+import { createTablesFromTemplates } from '#local/provision';
+import { createStreamReader, toLambdaRecord } from '#local/stream-reader';
+import { appTemplates } from '#local/synth';
 import { classify, handler } from '../lambdas/stream-consumer/example-consumer.ts';
 import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
 
@@ -21,28 +23,7 @@ afterEach(() => vi.restoreAllMocks());
 
 /** Everything on the table's stream so far, shaped like the records Lambda hands a stream consumer. */
 async function lambdaStreamRecords(streamArn: string): Promise<DynamoDBRecord[]> {
-  const streams = new DynamoDBStreamsClient({});
-  const shards = (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription?.Shards ?? [];
-  const out: DynamoDBRecord[] = [];
-  for (const shard of shards) {
-    let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
-    for (let i = 0; iterator && i < 20; i++) {
-      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
-      for (const r of page.Records ?? []) {
-        const created = r.dynamodb?.ApproximateCreationDateTime;
-        out.push({
-          eventID: r.eventID,
-          eventName: r.eventName,
-          eventSource: 'aws:dynamodb',
-          eventSourceARN: streamArn,
-          dynamodb: { ...(r.dynamodb as DynamoDBRecord['dynamodb']), ApproximateCreationDateTime: created ? created.getTime() / 1000 : undefined },
-        });
-      }
-      if (!page.Records?.length) break;
-      iterator = page.NextShardIterator;
-    }
-  }
-  return out;
+  return (await createStreamReader({ streamArn }).read()).map((r) => toLambdaRecord(r, streamArn));
 }
 
 const license = (overrides: Record<string, unknown> = {}) => ({
@@ -61,21 +42,7 @@ const license = (overrides: Record<string, unknown> = {}) => ({
 describe('example stream consumer', () => {
   it('classifies inserts, updates, soft deletes, restores, removals and NPN status changes from a real stream', async () => {
     const table = `stream-${randomUUID().slice(0, 8)}`;
-    const created = await dynamo.send(
-      new CreateTableCommand({
-        TableName: table,
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-      }),
-    );
+    const { DataTable: created } = await createTablesFromTemplates(await appTemplates(), { DataTable: table }, { dynamo });
     const put = (item: Record<string, unknown>) => dynamo.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
     await put(license());
     await put(license({ updatedAt: '2025-07-24', contentHash: 'b'.repeat(64) }));
@@ -84,7 +51,7 @@ describe('example stream consumer', () => {
     await put({ pk: 'NPN#15645555', sk: 'STATUS', recordType: 'npnStatus', npn: '15645555', status: 'DEACTIVATED', statusDate: '2025-07-27', eventId: 'evt_1' });
     await dynamo.send(new DeleteItemCommand({ TableName: table, Key: marshall({ pk: 'NPN#15645555', sk: 'licenses#1234567' }) }));
 
-    const records = await lambdaStreamRecords(created.TableDescription!.LatestStreamArn!);
+    const records = await lambdaStreamRecords(created!.streamArn!);
     expect(records.map((r) => classify(r).kind)).toEqual(['created', 'updated', 'soft-deleted', 'restored', 'npn-status', 'removed']);
     const softDelete = classify(records[2]!);
     expect(softDelete).toMatchObject({ pk: 'NPN#15645555', sk: 'licenses#1234567', recordType: 'licenses', npn: '15645555', eventName: 'MODIFY' });

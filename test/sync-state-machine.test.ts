@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsClient } from '#commons/clients';
 import { DEFAULT_SYNC_ENDPOINTS, type EndpointName } from '#producersync/endpoints';
 import { startSimulator, type Simulator } from '#sim/server';
+import { loadHandlers, type HandlerMap } from '#local/handlers';
 import { loadStateMachine, runStateMachine, type Asl, type LambdaHandler } from '#local/state-machine';
 import { contentHash } from '#sync/content-hash';
 import { handler as finalize } from '#sync/finalize';
-import { handler as prepare } from '#sync/prepare';
 import { handler as syncPagesHandler } from '#sync/sync-pages';
 import { provisionTestResources, useLocalAws, type LocalAws, type TestResources } from './support/local-aws.ts';
 import { readStream, scanAll, streamSummary } from './sync-fixtures.ts';
@@ -46,17 +46,16 @@ beforeAll(async () => {
     API_REQUESTS_PER_MINUTE: '6000',
   });
   asl = loadStateMachine(resources.stacks, 'SyncStateMachine', { physical: resources.physical });
+  realHandlers = await loadHandlers(['PrepareFunction', 'SyncPagesFunction', 'FinalizeFunction']);
 });
 afterAll(async () => {
   await sim?.close();
   await local?.cleanup();
 });
 
-const handlers = (syncPages: LambdaHandler = syncPagesHandler as LambdaHandler): Record<string, LambdaHandler> => ({
-  PrepareFunction: prepare as LambdaHandler,
-  SyncPagesFunction: syncPages,
-  FinalizeFunction: finalize as LambdaHandler,
-});
+/** The real sync handlers through the harness's one function map, optionally with a wrapped SyncPages. */
+let realHandlers: HandlerMap;
+const handlers = (syncPages?: LambdaHandler): HandlerMap => ({ ...realHandlers, ...(syncPages ? { SyncPagesFunction: syncPages } : {}) });
 
 type Counts = Record<'pages' | 'recordsSeen' | 'inserted' | 'modified' | 'unchanged' | 'deleted' | 'stale' | 'quarantined' | 'throttled', number>;
 interface RunItem {

@@ -2,6 +2,7 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { dynamoClient, secretsClient } from '#commons/clients';
 import { loadStateMachine } from '#local/state-machine';
+import { URL_VARIABLES } from '#producersync/credentials';
 import { startSimulator, type Simulator, type SimulatorOptions } from '#sim/server';
 import type { BenchStack } from './local-stack.ts';
 import { SyncProcess } from './sync-process.ts';
@@ -40,7 +41,7 @@ export async function startPopulation(stack: BenchStack, name: string, options: 
   await secretsClient().send(
     new PutSecretValueCommand({
       SecretId: resources.resources.ProducerSyncCredentials!.arn,
-      SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local', tokenUrl: sim.tokenUrl, apiBaseUrl: sim.apiBaseUrl }),
+      SecretString: JSON.stringify({ clientId: 'local', clientSecret: 'local' }),
     }),
   );
   const env = {
@@ -48,6 +49,9 @@ export async function startPopulation(stack: BenchStack, name: string, options: 
     ...resources.functionEnv.PrepareFunction,
     ...resources.functionEnv.FinalizeFunction,
     ...resources.functionEnv.SyncPagesFunction,
+    // The synthesized environment names the AgentSync hosts; locally the sync pulls from the simulator (CONTRACTS §1).
+    [URL_VARIABLES.apiBaseUrl]: sim.apiBaseUrl,
+    [URL_VARIABLES.tokenUrl]: sim.tokenUrl,
     API_REQUESTS_PER_MINUTE: String(options.apiPerMinute),
     PAGE_SIZE: String(options.pageSize),
     ...(options.timeBudgetMs !== undefined ? { SYNC_TIME_BUDGET_MS: String(options.timeBudgetMs) } : {}),

@@ -1,7 +1,7 @@
 import { dynamoClient } from '#commons/clients';
 import { DEFAULT_SYNC_ENDPOINTS, ENDPOINTS, type EndpointName } from '#producersync/endpoints';
 import type { RequestLogEntry } from '#sim/server';
-import { loadRun } from '#sync/run-record';
+import { createDynamoRunStore } from '#sync/run-record';
 import type { Population } from './population.ts';
 import type { ExecutionOptions, ExecutionStats } from './sync-process.ts';
 import type { EndpointCounts } from '#sync/checkpoint';
@@ -71,7 +71,7 @@ export async function runSync(
   sim.clearRequests();
   const stoppedOnPurpose = execution.status === 'ABORTED' && options.abortAfterMs !== undefined;
   if (execution.status !== 'SUCCEEDED' && !stoppedOnPurpose) throw new Error(`execution ${executionName} ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`);
-  const record = await loadRun(dynamoClient(), population.controlTable, executionName);
+  const record = await createDynamoRunStore({ client: dynamoClient(), tableName: population.controlTable }).load(executionName);
   return { executionName, execution, api, totals: record?.totals as RunTotals | undefined, truth };
 }
 

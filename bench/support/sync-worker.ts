@@ -3,12 +3,12 @@
  * SyncPages and Finalize handlers behind the synthesized state machine, or the naive baseline.
  */
 import './quiet.ts';
-import type { Context } from 'aws-lambda';
 import { dynamoClient } from '#commons/clients';
 import { requiredEnv } from '#commons/env';
 import { createProducerSyncClient } from '#producersync/client';
 import { loadCredentials } from '#producersync/credentials';
 import { createLocalRateBudget } from '#producersync/rate-budget';
+import { loadHandlers } from '#local/handlers';
 import { runStateMachine, type Asl, type LambdaHandler } from '#local/state-machine';
 import { mapWithConcurrency } from '#sync/concurrency';
 import { batchWriteBaseline } from '#sync/dynamo-record-store';
@@ -95,13 +95,8 @@ async function handle(message: WorkerRequest): Promise<unknown> {
   switch (message.type) {
     case 'init': {
       asl = message.asl;
-      // Imported only now: the handlers' logger and SDK clients read the environment at load.
-      const [prepare, syncPages, finalize] = await Promise.all([import('#sync/prepare'), import('#sync/sync-pages'), import('#sync/finalize')]);
-      handlers = {
-        PrepareFunction: prepare.handler as LambdaHandler,
-        SyncPagesFunction: ((event: unknown, context: Context) => syncPages.handler(event as never, context)) as LambdaHandler,
-        FinalizeFunction: finalize.handler as LambdaHandler,
-      };
+      // Loaded only now: the handlers' logger and SDK clients read the environment at load.
+      handlers = await loadHandlers(['PrepareFunction', 'SyncPagesFunction', 'FinalizeFunction']);
       return null;
     }
     case 'execution':

@@ -128,18 +128,3 @@ export function runRecordOf(item: Record<string, unknown>): RunRecord {
   return record as RunRecord;
 }
 
-/**
- * `createDynamoRunStore({client, tableName}).load(runId)` in the older positional form.
- * @deprecated For bench/support/sync-run.ts and scripts/support/local-stack.ts until they use the store.
- */
-export function loadRun(client: DynamoDBClient, tableName: string, runId: string): Promise<RunRecord | undefined> {
-  return createDynamoRunStore({ client, tableName }).load(runId);
-}
-
-/**
- * `createDynamoRunStore({client, tableName}).start(run)` in the older positional form.
- * @deprecated For test/cli-operator.test.ts until it uses the store.
- */
-export function startRun(client: DynamoDBClient, tableName: string, run: RunStart): Promise<void> {
-  return createDynamoRunStore({ client, tableName }).start(run);
-}

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoProducerStore, producerView, sellingAuthority, todayUtc } from '#read/index';
+import { checkLocalOptions, connectLocalDeployment, localOptions } from '../local-deployment/connect.ts';
 import { defineCommand } from '../support/command.ts';
 import { resolveDataTable } from '../support/deployed-stack.ts';
 import { calendarDate, text, UsageError } from '../support/options.ts';
@@ -10,9 +11,10 @@ const CO_CODE = /^\d{5}$/;
 
 export const command = defineCommand({
   description:
-    'Shows one producer from the copy (one Query on its partition of the data table): the entity, licenses with\n' +
-    'their LOAs and status by state, appointments by carrier, addresses, regulatory actions, contact details and\n' +
-    'other names; soft-deleted records, records missing from the source and a deactivated NPN are marked so.\n' +
+    'Shows one producer from the copy (one Query on its partition of the data table, deployed or with --local the\n' +
+    "local deployment's): the entity, licenses with their LOAs and status by state, appointments by carrier,\n" +
+    'addresses, regulatory actions, contact details and other names; soft-deleted records, records missing from the\n' +
+    'source and a deactivated NPN are marked so.\n' +
     'With --state and --loa it answers "may this producer sell this line in this state today?" with the reason\n' +
     '(the rule: lambdas/read/selling-authority.ts; docs/STREAM-CONTRACT.md §8). Exits 0 with the answer, yes or no;\n' +
     '1 if the copy has nothing for the NPN; 2 on bad usage.',
@@ -27,17 +29,20 @@ export const command = defineCommand({
       // Not `env`: an explicit --stage wins over the variable (scripts/support/deployed-stack.ts).
       description: "the data table (default: $PRODUCERSYNC_DATA_TABLE, else the DataTableName output of the data stack; with --stage, that stage's output)",
     }),
+    ...localOptions,
   },
   deployment: true,
   check(values) {
+    checkLocalOptions(values, ['data-table']);
     if (values.loa !== undefined && values.state === undefined) throw new UsageError('--loa needs --state XX: the state the line is sold in');
     if (values.carrier !== undefined && values.loa === undefined) throw new UsageError('--carrier needs --state XX and --loa TEXT');
   },
   async run(context) {
     const { values } = context;
     const npn = context.positionals[0]!;
-    const tableName = await resolveDataTable(context, values['data-table']);
-    const store = createDynamoProducerStore({ client: new DynamoDBClient({ ...context.aws }), tableName });
+    const local = values.local ? connectLocalDeployment(values['data-dir']) : undefined;
+    const tableName = local?.dataTableName ?? (await resolveDataTable(context, values['data-table']));
+    const store = createDynamoProducerStore({ client: local?.dynamo ?? new DynamoDBClient({ ...context.aws }), tableName });
     const today = values.date ?? todayUtc();
     // One Query answers everything: the listing and the question come from the same items.
     const items = await store.items(npn);

@@ -1,5 +1,6 @@
 import { DynamoDBClient, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { checkLocalOptions, connectLocalDeployment, localOptions } from '../local-deployment/connect.ts';
 import { defineCommand } from '../support/command.ts';
 import { resolveControlTable } from '../support/deployed-stack.ts';
 import { integer, text } from '../support/options.ts';
@@ -29,7 +30,9 @@ export async function listRuns(dynamo: DynamoDBClient, tableName: string, limit:
 }
 
 export const command = defineCommand({
-  description: 'Lists the most recent run records (newest first) from the control table. --output json prints them as a JSON array.',
+  description:
+    'Lists the most recent run records (newest first) from the control table (with --local, of the local deployment\n' +
+    'running on the data directory). --output json prints them as a JSON array.',
   options: {
     limit: integer({ default: 20, min: 1, description: 'how many runs (default 20)' }),
     'control-table': text({
@@ -37,13 +40,16 @@ export const command = defineCommand({
       // Not `env`: an explicit --stage wins over the variable (scripts/support/deployed-stack.ts).
       description: "the control table (default: $PRODUCERSYNC_CONTROL_TABLE, else the ControlTableName output of the data stack; with --stage, that stage's output)",
     }),
+    ...localOptions,
   },
   aliases: { json: ['--output', 'json'] },
   deployment: true,
+  check: (values) => checkLocalOptions(values, ['control-table']),
   async run(context) {
     const { values } = context;
-    const tableName = await resolveControlTable(context, values['control-table']);
-    const runs = await listRuns(new DynamoDBClient({ ...context.aws }), tableName, values.limit);
+    const local = values.local ? connectLocalDeployment(values['data-dir']) : undefined;
+    const tableName = local?.controlTableName ?? (await resolveControlTable(context, values['control-table']));
+    const runs = await listRuns(local?.dynamo ?? new DynamoDBClient({ ...context.aws }), tableName, values.limit);
     context.result(runs, () => formatRunTable(runs));
   },
 });

@@ -1,11 +1,11 @@
+import type { LocalHarness } from '#local/harness';
 import { InvalidInputError, parseSyncInput } from '#sync/sync-input';
 import { defineCommand } from '../support/command.ts';
 import { elapsedLog, reportOutcome } from '../support/console-report.ts';
 import { credentialOptions, credentialsFrom, missingCredentials } from '../support/credential-options.ts';
-import type { LocalStack } from '../support/local-stack.ts';
 import { calendarDate, flag, text, UsageError } from '../support/options.ts';
 import { watchRunProgress } from '../support/run-progress.ts';
-import { writeJsonLines } from '../support/table-export.ts';
+import { readSyncedRecords, writeJsonLines } from '../support/table-export.ts';
 
 export const command = defineCommand({
   synopsis: '--local (--full | --run-date YYYY-MM-DD) --api-base-url URL --token-url URL --client-id ID --client-secret S [--scope S] [--out FILE]',
@@ -44,22 +44,24 @@ export const command = defineCommand({
     const input = values.full ? { mode: 'backfill' } : { runDate: values['run-date']! };
     const credentials = credentialsFrom(values);
     const log = elapsedLog(Date.now(), context.log);
-    // Loaded here, not at the top: the usage and its errors need none of the local stack.
-    const { startLocalStack } = await import('../support/local-stack.ts');
-    let stack: LocalStack | undefined;
+    // Loaded here, not at the top: the usage and its errors need none of the local harness.
+    const { startHarness } = await import('#local/harness');
+    const { runExecution } = await import('../local-deployment/outcome.ts');
+    let harness: LocalHarness | undefined;
     let progress: { stop(): void } | undefined;
     try {
-      stack = await startLocalStack({ log });
-      await stack.putCredentials(credentials);
+      // A throw-away deployment (in-memory DynamoDB Local); serial GC: G1's threads would compete for the cores.
+      harness = await startHarness({ log, dynamo: { javaOptions: ['-XX:+UseSerialGC'] }, exitOnSignal: (signal) => (signal === 'SIGINT' ? 130 : 143) });
+      await harness.useProducerSyncApi(credentials);
       const name = 'runDate' in input ? `cli-run-${input.runDate}-${Date.now()}` : `cli-full-${Date.now()}`;
-      progress = watchRunProgress({ dynamo: stack.dynamo, controlTable: stack.resources.controlTable, runId: () => name, log });
+      progress = watchRunProgress({ dynamo: harness.dynamo, controlTable: harness.resources.controlTable, runId: () => name, log });
       log(`${name}: ${JSON.stringify(input)} against ${credentials.apiBaseUrl}`);
-      const outcome = await stack.runExecution(name, input);
+      const outcome = await runExecution(harness, name, input);
       progress.stop();
       reportOutcome(outcome, log, [], context.info);
       let written: { file: string; records: number } | undefined;
       if (outcome.status === 'SUCCEEDED' && values.out) {
-        const lines = await stack.readRecords();
+        const lines = await readSyncedRecords(harness.dynamo, harness.resources.dataTable);
         await writeJsonLines(values.out, lines);
         written = { file: values.out, records: lines.length };
         log(`wrote ${lines.length.toLocaleString('en-US')} records to ${values.out}`);
@@ -71,11 +73,11 @@ export const command = defineCommand({
       }
       return 0;
     } catch (error) {
-      if (stack?.interrupted) return 130;
+      if (harness?.interrupted) return 130;
       throw error;
     } finally {
       progress?.stop();
-      await stack?.stop();
+      await harness?.stop();
     }
   },
 });

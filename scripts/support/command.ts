@@ -72,6 +72,8 @@ export interface CommandSpec<O extends Options> {
   readonly aws?: boolean;
   /** The command acts on a deployment: `--stage` (implies `aws`). */
   readonly deployment?: boolean;
+  /** `--output json` writes the document on one line (a ready line that programs read line by line); default indented. */
+  readonly jsonLine?: boolean;
   /** Rules between options; throw UsageError. Runs before `run`, so a bad usage never starts anything. */
   check?(values: Values<O>, positionals: readonly string[]): void;
   /** The exit code (default 0). */
@@ -428,7 +430,7 @@ async function runCommand(path: readonly string[], command: Command, argv: reado
     result(document, text) {
       if (resultWritten) throw new Error(`${name} wrote its result twice`);
       resultWritten = true;
-      const shown = common.output === 'json' ? JSON.stringify(document, null, 2) : typeof text === 'function' ? text() : text;
+      const shown = common.output === 'json' ? JSON.stringify(document, null, command.jsonLine ? undefined : 2) : typeof text === 'function' ? text() : text;
       if (shown !== undefined) io.stdout.write(redact(line(shown)));
     },
     info: (text) => void (common.output === 'json' ? io.stderr : io.stdout).write(redact(line(text))),

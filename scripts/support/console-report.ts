@@ -1,4 +1,4 @@
-import type { ExecutionOutcome } from './local-stack.ts';
+import type { ExecutionOutcome } from '../local-deployment/outcome.ts';
 import { formatEndpointSummary, type ExtraColumn } from './run-table.ts';
 
 export type Log = (message: string) => void;

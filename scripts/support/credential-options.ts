@@ -4,7 +4,7 @@
  * same names the sync Lambda reads the URLs from); the client secret also from a file or stdin.
  */
 import type { ProducerSyncCredentials } from '#producersync/credentials';
-import { httpUrl, secret, text, type Values } from './options.ts';
+import { httpUrl, secret, text, type Options, type Values } from './options.ts';
 
 export const credentialOptions = {
   'api-base-url': httpUrl({ env: 'PRODUCERSYNC_API_BASE_URL', description: 'the ProducerSync API, e.g. https://api.sandbox.agentsync.io' }),
@@ -13,6 +13,17 @@ export const credentialOptions = {
   'client-secret': secret({ placeholder: 'S', env: 'PRODUCERSYNC_CLIENT_SECRET', description: 'the OAuth client secret (prefer the file or the variable: flags show in the process list)' }),
   scope: text({ placeholder: 'S', env: 'PRODUCERSYNC_SCOPE', description: 'the OAuth scope, if the client needs one' }),
 };
+
+/** `options` read from their flags (and a secret's file) only, never from the environment. */
+function fromFlagsOnly<O extends Options>(options: O): O {
+  return Object.fromEntries(Object.entries(options).map(([name, { env: _fromEnv, ...option }]) => [name, option])) as O;
+}
+
+/**
+ * The same options from their flags only: `local up`, where giving none of them means the built-in simulator,
+ * whatever PRODUCERSYNC_* variables the shell exports.
+ */
+export const credentialFlags = fromFlagsOnly(credentialOptions);
 
 type CredentialValues = Values<typeof credentialOptions>;
 

@@ -1,9 +1,10 @@
-import { DescribeExecutionCommand, ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { sleep } from '#producersync/retry';
+import { connectLocalDeployment } from '../local-deployment/connect.ts';
 import type { TextSink } from './cli-io.ts';
 import type { CommandContext } from './command.ts';
 import type { Options } from './options.ts';
-import { executionConsoleUrl } from './deployed-stack.ts';
+import { executionConsoleUrl, resolveStateMachineArn } from './deployed-stack.ts';
 
 /**
  * StartExecution with exactly the input an operator would type in the console, then optionally
@@ -14,7 +15,8 @@ export interface ExecutionReport {
   name: string;
   executionArn: string;
   input: unknown;
-  consoleUrl: string;
+  /** The execution in the Step Functions console (absent for the local deployment, which has none). */
+  consoleUrl?: string;
   /** With --wait: the final status, and the output or the error. */
   status?: string;
   output?: unknown;
@@ -45,29 +47,46 @@ const parsedOutput = (output: string | undefined): unknown => {
   }
 };
 
+/** Where executions start: the state machine of the local deployment (`--local`) or of the deployed account. */
+export interface ExecutionTarget {
+  readonly sfn: SFNClient;
+  readonly stateMachineArn: string;
+  readonly local: boolean;
+}
+
+export async function executionTarget(
+  context: CommandContext<Options>,
+  values: { local: boolean; 'data-dir'?: string | undefined; 'state-machine-arn'?: string | undefined },
+): Promise<ExecutionTarget> {
+  if (!values.local) return { sfn: new SFNClient({ ...context.aws }), stateMachineArn: await resolveStateMachineArn(context, values['state-machine-arn']), local: false };
+  const { sfn, stateMachineArn } = connectLocalDeployment(values['data-dir']);
+  return { sfn, stateMachineArn, local: true };
+}
+
 /**
  * Starts the executions one after the other (with `wait`, each ends before the next starts), telling
  * people what started as it goes; returns their reports and the exit code (1 if any did not succeed).
  */
 export async function runExecutions(
   context: CommandContext<Options>,
-  sfn: SFNClient,
-  opts: { stateMachineArn: string; executions: ReadonlyArray<{ name: string; input: unknown }>; wait: boolean; pollMs?: number },
+  target: ExecutionTarget,
+  opts: { executions: ReadonlyArray<{ name: string; input: unknown }>; wait: boolean; pollMs?: number },
 ): Promise<{ reports: ExecutionReport[]; exitCode: number }> {
+  const { sfn, stateMachineArn } = target;
   const reports: ExecutionReport[] = [];
   let exitCode = 0;
   for (const { name, input } of opts.executions) {
     let executionArn: string;
     try {
-      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: opts.stateMachineArn, input: JSON.stringify(input), name }));
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input), name }));
       executionArn = started.executionArn!;
     } catch (error) {
       if (error instanceof ExecutionAlreadyExists) throw new Error(`an execution named "${name}" already exists; pick another --name or redrive it from the console`, { cause: error });
       throw error;
     }
-    const report: ExecutionReport = { name, executionArn, input, consoleUrl: executionConsoleUrl(executionArn) };
+    const report: ExecutionReport = { name, executionArn, input, ...(target.local ? {} : { consoleUrl: executionConsoleUrl(executionArn) }) };
     reports.push(report);
-    context.info(`started ${executionArn}\ninput   ${JSON.stringify(input)}\nconsole ${report.consoleUrl}`);
+    context.info([`started ${executionArn}`, `input   ${JSON.stringify(input)}`, ...(report.consoleUrl ? [`console ${report.consoleUrl}`] : [])].join('\n'));
     if (!opts.wait) continue;
 
     const startedAt = Date.now();

@@ -1,12 +1,13 @@
+/**
+ * The local harness for test files (a thin layer over local/: the stand-ins, the synthesized app and its
+ * provisioning), attached to the run's one DynamoDB Local from test/global-setup.ts.
+ */
 import { inject } from 'vitest';
-import { applyEnv, localAwsEnv } from '#local/aws-env';
-import type { LocalService } from '#local/dynamodb-local';
-import { startSqs } from '#local/fauxqs';
 import { provisionFromTemplates, type ProvisionResult } from '#local/provision';
-import { startSecretsManager } from '#local/secrets-manager';
 import { startSfnApi, type SfnApi, type SfnApiOptions } from '#local/sfn-api';
-import { templatesFromAssembly, type StackTemplate } from '#local/template';
-import { cachedTemplates } from './synth-cache.ts';
+import { startStandIns, type StandIns } from '#local/stand-ins';
+import { appTemplates } from '#local/synth';
+import type { StackTemplate } from '#local/template';
 
 export interface UseLocalAwsOptions {
   /** Start fauxqs in this process (default true). */
@@ -26,32 +27,23 @@ export interface LocalAws {
   cleanup(): Promise<void>;
 }
 
-/** What each useLocalAws() call started, so cleanup() also stops services added later (useSfnApi). */
-const servicesOf = new WeakMap<LocalAws, LocalService[]>();
+const standInsOf = new WeakMap<LocalAws, StandIns>();
 
 /**
  * Points this test file's process (and the shared SDK clients) at DynamoDB Local from the global setup,
  * plus an in-process fauxqs and Secrets Manager shim. Call in beforeAll, `cleanup` in afterAll.
  */
 export async function useLocalAws(options: UseLocalAwsOptions = {}): Promise<LocalAws> {
-  const dynamoEndpoint = inject('dynamoEndpoint');
-  const started: LocalService[] = [];
-  const sqs = options.sqs === false ? undefined : await startSqs();
-  if (sqs) started.push(sqs);
-  const secrets = options.secrets === false ? undefined : await startSecretsManager();
-  if (secrets) started.push(secrets);
-  const env = localAwsEnv({ dynamo: dynamoEndpoint, sqs: sqs?.endpoint, secrets: secrets?.endpoint });
-  applyEnv(env);
+  const standIns = await startStandIns({ dynamoEndpoint: inject('dynamoEndpoint'), sqs: options.sqs !== false, secrets: options.secrets !== false });
+  const { endpoints } = standIns;
   const local: LocalAws = {
-    dynamoEndpoint,
-    ...(sqs ? { sqsEndpoint: sqs.endpoint } : {}),
-    ...(secrets ? { secretsEndpoint: secrets.endpoint } : {}),
-    env,
-    async cleanup() {
-      await Promise.all(started.splice(0).map((service) => service.stop()));
-    },
+    dynamoEndpoint: endpoints.dynamo,
+    ...(endpoints.sqs ? { sqsEndpoint: endpoints.sqs } : {}),
+    ...(endpoints.secrets ? { secretsEndpoint: endpoints.secrets } : {}),
+    env: standIns.env,
+    cleanup: () => standIns.stop(),
   };
-  servicesOf.set(local, started);
+  standInsOf.set(local, standIns);
   return local;
 }
 
@@ -61,11 +53,12 @@ export async function useLocalAws(options: UseLocalAwsOptions = {}): Promise<Loc
  * loadStateMachine(stacks, 'SyncStateMachine', {physical})}` with the real sync handlers.
  */
 export async function useSfnApi(local: LocalAws, options: SfnApiOptions): Promise<SfnApi> {
+  const standIns = standInsOf.get(local);
+  if (!standIns) throw new Error('useSfnApi needs the LocalAws of useLocalAws()');
   const api = await startSfnApi(options);
-  servicesOf.get(local)?.push(api);
+  standIns.addSfn(api);
   local.sfnEndpoint = api.endpoint;
-  local.env = localAwsEnv({ dynamo: local.dynamoEndpoint, sqs: local.sqsEndpoint, secrets: local.secretsEndpoint, sfn: api.endpoint });
-  applyEnv(local.env);
+  local.env = standIns.env;
   return api;
 }
 
@@ -74,26 +67,15 @@ export interface TestResources extends ProvisionResult {
   stacks: StackTemplate[];
 }
 
-/** Synthesizes `buildApp()` from '#lib/app' without bundling, once per content of lib/ (cached across workers). */
-export function synthesizeAppTemplates(): Promise<StackTemplate[]> {
-  return cachedTemplates('app', ['lib', 'cdk.json', 'package-lock.json'], async () => {
-    let buildApp: (opts?: { context?: Record<string, unknown> }) => { app: { synth(): { stacks: Array<{ stackName: string; template: unknown }> } } };
-    try {
-      ({ buildApp } = await import('#lib/app'));
-    } catch (error) {
-      throw new Error(`provisionTestResources needs buildApp() from '#lib/app' (lib/app.ts), which could not be loaded: ${(error as Error).message}`);
-    }
-    const { app } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
-    return templatesFromAssembly(app.synth());
-  });
-}
+/** The real app's templates (`buildApp()` from '#lib/app', no bundling), synthesized once per content and cached across workers. */
+export const synthesizeAppTemplates = (): Promise<StackTemplate[]> => appTemplates();
 
 /**
  * Creates the real app's tables, queues and secrets under a unique prefix on the local stand-ins
  * (call useLocalAws() first) and returns their names/urls/arns plus each function's resolved environment.
  */
 export async function provisionTestResources(prefix: string): Promise<TestResources> {
-  const stacks = await synthesizeAppTemplates();
+  const stacks = await appTemplates();
   const unique = `${prefix}-${process.pid}-${Date.now().toString(36)}`;
   return { ...(await provisionFromTemplates(stacks, { prefix: unique })), stacks };
 }

@@ -8,6 +8,7 @@ import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { expect } from 'vitest';
 import { secretsClient } from '#commons/clients';
+import { loadHandlers } from '#local/handlers';
 import { loadStateMachine, type Asl, type LambdaHandler } from '#local/state-machine';
 import { createProducerSyncClient, type ProducerSyncClientOptions } from '#producersync/client';
 import type { ProducerSyncCredentials } from '#producersync/credentials';
@@ -16,8 +17,6 @@ import { createLocalRateBudget } from '#producersync/rate-budget';
 import { startSimulator, type Simulator, type SimulatorOptions } from '#sim/server';
 import type { EndpointCounts } from '#sync/checkpoint';
 import type { SyncPagesEvent } from '#sync/events';
-import { handler as finalize } from '#sync/finalize';
-import { handler as prepare } from '#sync/prepare';
 import { createDynamoRunStore, type RunFinish, type RunRecord as StoredRunRecord } from '#sync/run-record';
 import { createSyncDeps, syncPages, type SyncPagesDeps } from '#sync/sync-pages';
 import { compareWithTruth, readSyncedRecords, type Comparison } from '../../scripts/support/table-export.ts';
@@ -112,6 +111,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
     API_REQUESTS_PER_MINUTE: '60000',
   });
   const asl = loadStateMachine(resources.stacks, 'SyncStateMachine', { physical: resources.physical });
+  const realHandlers = await loadHandlers(['PrepareFunction', 'FinalizeFunction']);
   const admin = new DynamoDBClient({});
   const clock = new SimulatedClock();
 
@@ -158,7 +158,7 @@ export async function startSyncHarness(options: SyncHarnessOptions): Promise<Syn
       };
     },
     handlers(syncPagesHandler, finalizeHandler) {
-      return { PrepareFunction: prepare as LambdaHandler, SyncPagesFunction: syncPagesHandler, FinalizeFunction: finalizeHandler ?? (finalize as LambdaHandler) };
+      return { ...realHandlers, SyncPagesFunction: syncPagesHandler, ...(finalizeHandler ? { FinalizeFunction: finalizeHandler } : {}) };
     },
     async compare(tables, npns) {
       return compareWithTruth(await readSyncedRecords(admin, tables.data), truth(npns));

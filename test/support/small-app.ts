@@ -1,5 +1,5 @@
 import type { StackTemplate } from '#local/template';
-import { cachedTemplates } from './synth-cache.ts';
+import { cachedTemplates } from '#local/synth';
 
 /** Templates of the small product-shaped CDK app in small-app-cdk.ts (synthesized once, then cached). */
 export function smallAppTemplates(): Promise<StackTemplate[]> {
