@@ -13,4 +13,4 @@ export { Observability, type ObservabilityProps } from './constructs/observabili
 export { DispatcherSchedules, SCHEDULED_ACTIONS, SCHEDULE_SOURCE } from './constructs/schedules.ts';
 export { ProducerSyncFunction, type ProducerSyncFunctionProps } from './constructs/node-function.ts';
 export { ChangeFeed, TeamChangeFeed, TEAM_NAME_PATTERN, type ChangeFeedProps, type TeamFeedOptions } from './constructs/change-feed.ts';
-export { checkFeedFilter, feedFilterPolicy, FEED_RECORD_TYPES, type FeedFilter } from '#feed/feed-filter';
+export { CHANGE_FEED_TAG, checkFeedFilter, feedFilterPolicy, FEED_RECORD_TYPES, type FeedFilter } from '#feed/feed-filter';

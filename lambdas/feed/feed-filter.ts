@@ -23,6 +23,9 @@ export interface FeedFilter {
   readonly npns?: readonly string[];
 }
 
+/** The tag naming the team on its feed's queues (cost allocation; the local harness finds a team's queues by it). */
+export const CHANGE_FEED_TAG = 'producersync:change-feed';
+
 /** Every record type a change event can carry. */
 export const FEED_RECORD_TYPES: readonly string[] = [...ENDPOINT_NAMES, 'npnStatus'];
 

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { checkFeedFilter, feedFilterPolicy, type FeedFilter } from '#feed/feed-filter';
+import { CHANGE_FEED_TAG, checkFeedFilter, feedFilterPolicy, type FeedFilter } from '#feed/feed-filter';
 import { grantQueueConsume, grantQueueSend, grantStreamRead, grantTopicPublish } from '../grants.ts';
 import { restrictGrantsToAwsServices, StackEncryptionKey } from './encryption-key.ts';
 import { ProducerSyncFunction } from './node-function.ts';
@@ -112,6 +112,8 @@ export class TeamChangeFeed extends Construct {
       retentionPeriod: props.retentionPeriod ?? Duration.days(14),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
+
+    for (const queue of [this.queue, this.deadLetterQueue]) Tags.of(queue).add(CHANGE_FEED_TAG, props.teamName);
 
     // Written as the resource itself rather than with SqsSubscription: the filter needs "$or", which the typed
     // builders cannot express, and the grants to SNS below name this topic whatever the app's feature flags say.
