@@ -12,5 +12,5 @@ export { IngestStack, WEBHOOK_PATH, type IngestStackProps } from './ingest-stack
 export { Observability, type ObservabilityProps } from './constructs/observability.ts';
 export { DispatcherSchedules, SCHEDULED_ACTIONS, SCHEDULE_SOURCE } from './constructs/schedules.ts';
 export { ProducerSyncFunction, type ProducerSyncFunctionProps } from './constructs/node-function.ts';
-export { ChangeFeed, TeamChangeFeed, TEAM_NAME_PATTERN, type ChangeFeedProps, type TeamFeedOptions } from './constructs/change-feed.ts';
-export { CHANGE_FEED_TAG, checkFeedFilter, feedFilterPolicy, FEED_RECORD_TYPES, type FeedFilter } from '#feed/feed-filter';
+export { ChangeFeed, TeamChangeFeed, type ChangeFeedProps, type TeamFeedOptions } from './constructs/change-feed.ts';
+export { CHANGE_FEED_TAG, checkFeedFilter, feedFilterPolicy, FEED_RECORD_TYPES, TEAM_NAME_PATTERN, type FeedFilter } from '#feed/feed-filter';

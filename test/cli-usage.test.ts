@@ -161,6 +161,8 @@ const WRONG_USAGE: Array<[string[], string | RegExp]> = [
   [['local', 'up', '--data-dir', file('busy')], `the data directory ${file('busy')} is in use by another producersync local up (pid ${process.ppid})`],
   [['local', 'up', '--region', 'us-east-1'], 'unknown option --region'],
   [['local', 'up', 'now'], 'unexpected argument "now"'],
+  [['local', 'up', '--feed', 'claims:states=Texas'], '--feed claims: states must be two upper-case letters (TX), got "Texas"'],
+  [['local', 'up', '--feed', 'claims:recordType=licenses'], '--feed claims: unknown option "recordType" (options: recordTypes, states, npns)'],
   // local send-webhook
   [['local', 'send-webhook'], 'missing --run-date YYYY-MM-DD'],
   [['local', 'send-webhook', '--run-date', '2025-02-30'], '--run-date must be a calendar date YYYY-MM-DD, got "2025-02-30"'],

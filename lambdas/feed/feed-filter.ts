@@ -23,6 +23,9 @@ export interface FeedFilter {
   readonly npns?: readonly string[];
 }
 
+/** A team's feed name: letters, digits and hyphens, starting with a letter (it names the construct and the outputs). */
+export const TEAM_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+
 /** The tag naming the team on its feed's queues (cost allocation; the local harness finds a team's queues by it). */
 export const CHANGE_FEED_TAG = 'producersync:change-feed';
 

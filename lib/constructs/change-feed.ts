@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CHANGE_FEED_TAG, checkFeedFilter, feedFilterPolicy, type FeedFilter } from '#feed/feed-filter';
+import { CHANGE_FEED_TAG, checkFeedFilter, feedFilterPolicy, TEAM_NAME_PATTERN, type FeedFilter } from '#feed/feed-filter';
 import { grantQueueConsume, grantQueueSend, grantStreamRead, grantTopicPublish } from '../grants.ts';
 import { restrictGrantsToAwsServices, StackEncryptionKey } from './encryption-key.ts';
 import { ProducerSyncFunction } from './node-function.ts';
@@ -63,9 +63,6 @@ function deadLetterQueue(scope: Construct, id: string, key: kms.IKey, { fifo, of
   Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `It is the dead-letter queue of ${of}.` });
   return queue;
 }
-
-/** A team's feed name: letters, digits and hyphens, starting with a letter (it names the construct and the outputs). */
-export const TEAM_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
 
 /** The publisher an hour behind the stream leaves time to act before records expire (24 hours). */
 const PUBLISHER_LAG_MS = 60 * 60 * 1000;
