@@ -67,6 +67,7 @@ function deadLetterQueue(scope: Construct, id: string, key: kms.IKey, { fifo, of
 /** The publisher an hour behind the stream leaves time to act before records expire (24 hours). */
 const PUBLISHER_LAG_MS = 60 * 60 * 1000;
 
+/** A team name as construct ids and output names spell it: `all-changes` → `AllChanges`. */
 const outputId = (name: string): string => name.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, c: string) => c.toUpperCase()).replace(/-/g, '');
 
 /** One team's durable, filtered feed: a FIFO queue (+ FIFO dead-letter queue) subscribed to the topic. */
