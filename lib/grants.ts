@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
@@ -79,6 +80,13 @@ export function grantQueueConsume(grantee: iam.IGrantable & Construct, queue: sq
     }),
   );
   if (queue.encryptionMasterKey) grantKeyVia(grantee, queue.encryptionMasterKey, 'sqs', ['kms:Decrypt']);
+}
+
+/** Publish to one topic (SSE-KMS: the publisher needs GenerateDataKey and Decrypt on the topic key, through SNS only). */
+export function grantTopicPublish(grantee: iam.IGrantable & Construct, topic: sns.ITopic): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+  // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+  if (topic.masterKey) grantKeyVia(grantee, topic.masterKey, 'sns', ['kms:GenerateDataKey', 'kms:Decrypt']);
 }
 
 /**

@@ -44,6 +44,7 @@ describe('AWS SDK clients', () => {
     ['lambdas/sync/sync-pages.ts', ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/util-dynamodb']],
     ['lambdas/sync/finalize.ts', ['@aws-sdk/client-dynamodb', '@aws-sdk/util-dynamodb']],
     ['lambdas/stream-consumer/example-consumer.ts', ['@aws-sdk/util-dynamodb']],
+    ['lambdas/feed/publisher.ts', ['@aws-sdk/client-sns', '@aws-sdk/util-dynamodb']],
   ])('%s loads only the SDK clients it uses', async (entry, expected) => {
     expect(await sdkImportsOf(entry)).toEqual(expected);
   });
