@@ -27,8 +27,8 @@ import { createPrepareHandler } from '#sync/prepare';
 import { createDynamoRunStore } from '#sync/run-record';
 import { createSyncPagesHandler } from '#sync/sync-pages';
 import { createDynamoWatermarkStore } from '#sync/watermark';
+import { scanItems } from '../scripts/support/table-export.ts';
 import { recordScenario } from './support/reliability-ledger.ts';
-import { scanAll } from './sync-fixtures.ts';
 
 const DAYS = 35;
 const HOUR = 3_600_000;
@@ -151,7 +151,7 @@ async function verifyDay(day: number): Promise<number> {
   // Never ahead of AgentSync's data.
   expect(wm! <= today, `day ${day}: watermark ${wm} after ${today}`).toBe(true);
 
-  const items = await scanAll(harness.dynamo, harness.resources.dataTable);
+  const items = await scanItems(harness.dynamo, harness.resources.dataTable);
   const byKey = new Map(items.map((item) => [keyOf(item), item]));
   let compared = 0;
   const truthKeys = new Set<string>();
