@@ -29,6 +29,7 @@ export const CONTEXT_KEYS = {
   reconcileSchedule: 'producersync:reconcileSchedule',
   catchUpAfterHours: 'producersync:catchUpAfterHours',
   freshnessAlarmHours: 'producersync:freshnessAlarmHours',
+  legacyTypeIndex: 'producersync:legacyTypeIndex',
   webhookDomainName: 'producersync:webhookDomainName',
   webhookCertificateArn: 'producersync:webhookCertificateArn',
   webhookHostedZoneId: 'producersync:webhookHostedZoneId',
@@ -62,6 +63,7 @@ export interface ProducerSyncConfig {
   readonly reconcileSchedule: string;
   readonly catchUpAfterHours: number;
   readonly freshnessAlarmHours: number;
+  readonly legacyTypeIndex: boolean;
   readonly webhookDomain: WebhookDomainProps | undefined;
 }
 
@@ -93,6 +95,7 @@ export function resolveConfig(props: ProducerSyncPipelineProps): ProducerSyncCon
     reconcileSchedule: readSchedule(props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE),
     catchUpAfterHours: positiveInteger('catchUpAfterHours', props.catchUpAfterHours, 26),
     freshnessAlarmHours: positiveInteger('freshnessAlarmHours', props.freshnessAlarmHours, 30),
+    legacyTypeIndex: props.legacyTypeIndex ?? false,
     webhookDomain: props.webhookDomain,
   };
 }
@@ -130,6 +133,7 @@ export function propsFromContext(node: Node): ProducerSyncPipelineProps {
     reconcileSchedule: text(CONTEXT_KEYS.reconcileSchedule),
     catchUpAfterHours: integer(CONTEXT_KEYS.catchUpAfterHours),
     freshnessAlarmHours: integer(CONTEXT_KEYS.freshnessAlarmHours),
+    legacyTypeIndex: flag(node, CONTEXT_KEYS.legacyTypeIndex),
     webhookDomain:
       domainName && certificateArn
         ? { domainName, certificateArn, ...(hostedZoneId && zoneName ? { hostedZone: { hostedZoneId, zoneName } } : {}) }

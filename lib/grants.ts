@@ -100,6 +100,11 @@ export function grantSecretRead(grantee: iam.IGrantable & Construct, secret: sec
   if (secret.encryptionKey) grantKeyVia(grantee, secret.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
 }
 
+/** DescribeSecret on one secret: its metadata (versions, dates), never its value, so no key use either. */
+export function grantSecretDescribe(grantee: iam.IGrantable & Construct, secret: secretsmanager.ISecret): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [secret.secretArn] }));
+}
+
 /** Key actions allowed only when `service` calls KMS for the grantee (its own region). */
 function grantKeyVia(grantee: iam.IGrantable & Construct, key: kms.IKey, service: string, actions: readonly string[]): void {
   grantee.grantPrincipal.addToPrincipalPolicy(

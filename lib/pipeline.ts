@@ -78,6 +78,11 @@ export interface ProducerSyncPipelineProps {
   readonly freshnessAlarmHours?: number;
   /** Custom domain for the webhook URL. @default none: the API's execute-api URL */
   readonly webhookDomain?: WebhookDomainProps;
+  /**
+   * Keep 0.1.0's `byTypeUpdatedAt` index beside the change index, for the first of the two deploys of an
+   * upgrade from 0.1.0 (CloudFormation changes one GSI per update; CHANGELOG.md). @default false
+   */
+  readonly legacyTypeIndex?: boolean;
 }
 
 /**
@@ -113,6 +118,7 @@ export class ProducerSyncPipeline extends Construct {
       ...stackProps,
       stackName: this.names.stacks.data,
       description: 'ProducerSync mirror: data and control tables and the webhook signing secret (retained on delete)',
+      legacyTypeIndex: this.config.legacyTypeIndex,
     });
     this.syncStack = new SyncStack(this, 'Sync', {
       ...stackProps,

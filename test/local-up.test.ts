@@ -187,7 +187,8 @@ describe('producersync local up: the built-in simulator', () => {
     expect(executions.map((e) => [e.name, e.status])).toEqual([[expect.stringMatching(/^run-2025-07-01-whe_/), 'SUCCEEDED']]);
     const runs = cli(['runs', '--local', '--data-dir', dataDir]);
     expect(await runs.exited).toBe(0);
-    expect(runs.stdout()).toMatch(/run-2025-07-01-whe_\S+\s+incremental\s+2025-07-01\s+SUCCEEDED/);
+    // The first webhook of a fresh deployment is its initial load: a full pull (docs/SYNC.md "Day 0").
+    expect(runs.stdout()).toMatch(/run-2025-07-01-whe_\S+\s+backfill\s+2025-07-01\s+SUCCEEDED/);
 
     const exported = join(dir, 'export.jsonl');
     const exporting = cli(['export', '--local', '--data-dir', dataDir, '--out', exported]);
