@@ -2,6 +2,7 @@
 /**
  * Builds what the published package runs (`npm run build`, also run by `npm pack`/`npm publish`):
  * - dist/index.js: the construct library (lib/index.ts) as one ESM module, dependencies left external;
+ * - dist/read.js: the read module (lambdas/read/index.ts), the package's `producersync-aws/read`;
  * - dist/types/: its type declarations (tsc, tsconfig.build.json);
  * - dist/cli/: the `producersync` CLI (scripts/cli.ts), code-split so each command loads only its own
  *   modules, runnable without tsx or any other devDependency.
@@ -19,6 +20,8 @@ rmSync(`${root}/dist`, { recursive: true, force: true });
 
 const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' };
 await esbuild.build({ ...common, entryPoints: ['lib/index.ts'], outfile: 'dist/index.js' });
+// `producersync-aws/read`: answers from the copy for downstream code (lambdas/read/index.ts).
+await esbuild.build({ ...common, entryPoints: ['lambdas/read/index.ts'], outfile: 'dist/read.js' });
 // The token layer's workspace package is not published: the CLI carries its code. Every CLI file sits
 // two levels below the package root, as scripts/commands/ and scripts/support/ do, so a
 // `new URL('../../package.json', import.meta.url)` in them still names the package's own files.

@@ -1,3 +1,4 @@
+import { CHANGE_INDEX_NAME } from '#sync/change-index';
 import type { TableAccess } from './grants.ts';
 
 /**
@@ -5,16 +6,22 @@ import type { TableAccess } from './grants.ts';
  * when a handler adds a call). Everything else a function may do is granted beside it in its stack.
  */
 export const TABLE_ACCESS = {
-  // sync/run-record.ts (the run store's start)
-  prepare: { control: { actions: ['PutItem'] } },
-  // sync/dynamo-record-store.ts (BatchGetItem of stored hashes, conditional PutItem); sync/checkpoint.ts,
-  // sync/quarantine.ts, producersync/rate-budget.ts on the control table
-  syncPages: { data: { actions: ['BatchGetItem', 'PutItem'] }, control: { actions: ['GetItem', 'PutItem', 'UpdateItem'] } },
-  // sync/run-record.ts (the run store's load and finish), sync/checkpoint.ts load, dispatcher/pending-activations.ts resolve (UpdateItem)
-  finalize: { control: { actions: ['GetItem', 'UpdateItem'] } },
+  // sync/run-record.ts start; sync/watermark.ts (GetItem, the initial load's conditional UpdateItem); sync/run-lease.ts hold
+  prepare: { control: { actions: ['GetItem', 'PutItem', 'UpdateItem'] } },
+  // sync/dynamo-record-store.ts (BatchGetItem of stored hashes, conditional PutItem), a reconcile's sync/sweep.ts (Query of
+  // the change index, UpdateItem marks) and status-reconcile.ts (dispatcher/npn-status.ts BatchGetItem, PutItem); on the
+  // control table sync/checkpoint.ts, sync/quarantine.ts, sync/seen-keys.ts (PutItem, Query), sync/run-lease.ts (PutItem,
+  // Query), producersync/dynamo-rate-budget.ts
+  syncPages: {
+    data: { actions: ['BatchGetItem', 'PutItem', 'UpdateItem'], queryIndexes: [CHANGE_INDEX_NAME] },
+    control: { actions: ['GetItem', 'PutItem', 'UpdateItem', 'Query'] },
+  },
+  // sync/run-record.ts load/finish, sync/checkpoint.ts load, sync/watermark.ts (GetItem, UpdateItem), sync/run-lease.ts release,
+  // dispatcher/pending-activations.ts resolve (UpdateItem)
+  finalize: { control: { actions: ['GetItem', 'UpdateItem', 'DeleteItem'] } },
   // dispatcher/npn-status.ts (conditional Puts, in TransactWriteItems: IAM checks them as PutItem; BatchGetItem
-  // of statuses); dedup.ts (UpdateItem) and pending-activations.ts (GetItem, PutItem, UpdateItem, DeleteItem,
-  // Query on byKind) on the control table
+  // of statuses); dedup.ts (UpdateItem), pending-activations.ts (GetItem, PutItem, UpdateItem, DeleteItem,
+  // Query on byKind) and the watermark (sync/watermark.ts: GetItem, UpdateItem) on the control table
   dispatcher: {
     data: { actions: ['BatchGetItem', 'PutItem'] },
     control: { actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: ['byKind'] },

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { propsFromContext } from './config.ts';
+import { changeFeedsFromContext, propsFromContext } from './config.ts';
 import type { DataStack } from './data-stack.ts';
 import type { IngestStack } from './ingest-stack.ts';
 import { PACKAGE_ROOT } from './paths.ts';
@@ -36,6 +36,7 @@ export function buildApp(opts: BuildAppOptions = {}): ProducerSyncApp {
   const context = { ...checkoutContext(), ...opts.context };
   const app = new App({ context, ...(opts.outdir ? { outdir: opts.outdir } : {}) });
   const pipeline = new ProducerSyncPipeline(app, 'ProducerSync', propsFromContext(app.node));
+  for (const [team, options] of Object.entries(changeFeedsFromContext(app.node))) pipeline.addChangeFeed(team, options);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), ...templateValidators());
   return { app, pipeline, dataStack: pipeline.dataStack, syncStack: pipeline.syncStack, ingestStack: pipeline.ingestStack };
 }

@@ -1,6 +1,7 @@
 import type { Node } from 'constructs';
 import { AGENTSYNC_HOSTS, API_LIMITS, ENDPOINT_NAMES, isEndpointName, type AgentSyncEnvironment } from '#producersync/endpoints';
 import { DEFAULT_DISPATCHER_CONCURRENCY, syncPagesConcurrency } from './concurrency.ts';
+import type { TeamFeedOptions } from './constructs/change-feed.ts';
 import { deploymentNames, type DeploymentNames } from './names.ts';
 import type { ProducerSyncPipelineProps, WebhookDomainProps } from './pipeline.ts';
 
@@ -28,10 +29,13 @@ export const CONTEXT_KEYS = {
   reconcileSchedule: 'producersync:reconcileSchedule',
   catchUpAfterHours: 'producersync:catchUpAfterHours',
   freshnessAlarmHours: 'producersync:freshnessAlarmHours',
+  legacyTypeIndex: 'producersync:legacyTypeIndex',
   webhookDomainName: 'producersync:webhookDomainName',
   webhookCertificateArn: 'producersync:webhookCertificateArn',
   webhookHostedZoneId: 'producersync:webhookHostedZoneId',
   webhookHostedZoneName: 'producersync:webhookHostedZoneName',
+  /** `{"<team>": {"recordTypes": [...], "states": [...], "npns": [...]}}`: one change feed per team (addChangeFeed). */
+  changeFeeds: 'producersync:changeFeeds',
 } as const;
 
 /** The weekly reconcile run: Sunday 06:00 UTC (CONTRACTS.md §3). */
@@ -59,6 +63,7 @@ export interface ProducerSyncConfig {
   readonly reconcileSchedule: string;
   readonly catchUpAfterHours: number;
   readonly freshnessAlarmHours: number;
+  readonly legacyTypeIndex: boolean;
   readonly webhookDomain: WebhookDomainProps | undefined;
 }
 
@@ -90,6 +95,7 @@ export function resolveConfig(props: ProducerSyncPipelineProps): ProducerSyncCon
     reconcileSchedule: readSchedule(props.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE),
     catchUpAfterHours: positiveInteger('catchUpAfterHours', props.catchUpAfterHours, 26),
     freshnessAlarmHours: positiveInteger('freshnessAlarmHours', props.freshnessAlarmHours, 30),
+    legacyTypeIndex: props.legacyTypeIndex ?? false,
     webhookDomain: props.webhookDomain,
   };
 }
@@ -127,11 +133,47 @@ export function propsFromContext(node: Node): ProducerSyncPipelineProps {
     reconcileSchedule: text(CONTEXT_KEYS.reconcileSchedule),
     catchUpAfterHours: integer(CONTEXT_KEYS.catchUpAfterHours),
     freshnessAlarmHours: integer(CONTEXT_KEYS.freshnessAlarmHours),
+    legacyTypeIndex: flag(node, CONTEXT_KEYS.legacyTypeIndex),
     webhookDomain:
       domainName && certificateArn
         ? { domainName, certificateArn, ...(hostedZoneId && zoneName ? { hostedZone: { hostedZoneId, zoneName } } : {}) }
         : undefined,
   };
+}
+
+/**
+ * The teams' change feeds the app adds (ProducerSyncPipeline.addChangeFeed), from context: an object of
+ * team name → options, given in cdk.json or as JSON text with `-c producersync:changeFeeds='{"claims":{...}}'`.
+ */
+export function changeFeedsFromContext(node: Node): Record<string, TeamFeedOptions> {
+  const key = CONTEXT_KEYS.changeFeeds;
+  let raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return {};
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch (error) {
+      throw new Error(`Context ${key} must be JSON (an object of team name to feed options): ${(error as Error).message}`);
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new Error(`Context ${key} must be an object of team name to feed options, e.g. {"claims":{"recordTypes":["licenses"],"states":["TX"]}}`);
+  }
+  const known = new Set(['recordTypes', 'states', 'npns', 'maxReceiveCount']);
+  const feeds: Record<string, TeamFeedOptions> = {};
+  for (const [team, options] of Object.entries(raw)) {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new Error(`Context ${key}: the options of ${team} must be an object`);
+    const unknown = Object.keys(options).filter((name) => !known.has(name));
+    if (unknown.length > 0) throw new Error(`Context ${key}: ${team} has unknown options ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+    for (const list of ['recordTypes', 'states', 'npns'] as const) {
+      const values = (options as Record<string, unknown>)[list];
+      if (values !== undefined && (!Array.isArray(values) || values.some((v) => typeof v !== 'string'))) throw new Error(`Context ${key}: ${team}.${list} must be a list of strings`);
+    }
+    const receives = (options as Record<string, unknown>).maxReceiveCount;
+    if (receives !== undefined && (typeof receives !== 'number' || !Number.isInteger(receives) || receives < 1)) throw new Error(`Context ${key}: ${team}.maxReceiveCount must be a positive integer`);
+    feeds[team] = options as TeamFeedOptions;
+  }
+  return feeds;
 }
 
 function readSyncEndpoints(raw: readonly string[] | undefined): string | undefined {

@@ -3,10 +3,22 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { CHANGE_INDEX_ATTRIBUTES, CHANGE_INDEX_NAME } from '#sync/change-index';
 import { restrictGrantsToAwsServices } from './constructs/encryption-key.ts';
 
 /** GSIs of the data table (alarmed on for throttling, next to the table). */
-export const DATA_TABLE_INDEXES = ['byTypeUpdatedAt'] as const;
+export const DATA_TABLE_INDEXES = [CHANGE_INDEX_NAME] as const;
+/** The 0.1.0 index (partition `recordType`: seven values, a hot partition), kept only during an upgrade. */
+export const LEGACY_DATA_TABLE_INDEX = 'byTypeUpdatedAt';
+
+export interface DataStackProps extends StackProps {
+  /**
+   * Keep 0.1.0's `byTypeUpdatedAt` index beside the change index. CloudFormation adds or removes one GSI
+   * per table update, so upgrading a 0.1.0 deployment takes two deploys: the first with this set (adds
+   * the change index), the second without (drops the old one). CHANGELOG.md. @default false
+   */
+  readonly legacyTypeIndex?: boolean;
+}
 /** GSIs of the control table: `byKind` lists runs and pending activations. */
 export const CONTROL_TABLE_INDEXES = ['byKind'] as const;
 
@@ -28,7 +40,7 @@ export class DataStack extends Stack {
    */
   public readonly webhookSigningSecret: secretsmanager.Secret;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props?: DataStackProps) {
     super(scope, id, props);
 
     this.dataKey = new kms.Key(this, 'DataKey', {
@@ -53,10 +65,22 @@ export class DataStack extends Stack {
       ...common,
       stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     });
+    // The change index (docs/STREAM-CONTRACT.md): "every item of type T" and "type T changed since T0", one Query
+    // per shard. Only the flags a sweep or a listing reads are projected: each change writes ~100 bytes to
+    // the index (one write unit), not a second copy of records up to 350 KB.
+    if (props?.legacyTypeIndex) {
+      this.dataTable.addGlobalSecondaryIndex({
+        indexName: LEGACY_DATA_TABLE_INDEX,
+        partitionKey: { name: 'recordType', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'updatedAt', type: dynamodb.AttributeType.STRING },
+      });
+    }
     this.dataTable.addGlobalSecondaryIndex({
-      indexName: DATA_TABLE_INDEXES[0],
-      partitionKey: { name: 'recordType', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'updatedAt', type: dynamodb.AttributeType.STRING },
+      indexName: CHANGE_INDEX_NAME,
+      partitionKey: { name: 'typeShard', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'changedAt', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...CHANGE_INDEX_ATTRIBUTES],
     });
 
     this.controlTable = new dynamodb.Table(this, 'ControlTable', {

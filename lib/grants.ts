@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
@@ -81,6 +82,13 @@ export function grantQueueConsume(grantee: iam.IGrantable & Construct, queue: sq
   if (queue.encryptionMasterKey) grantKeyVia(grantee, queue.encryptionMasterKey, 'sqs', ['kms:Decrypt']);
 }
 
+/** Publish to one topic (SSE-KMS: the publisher needs GenerateDataKey and Decrypt on the topic key, through SNS only). */
+export function grantTopicPublish(grantee: iam.IGrantable & Construct, topic: sns.ITopic): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+  // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+  if (topic.masterKey) grantKeyVia(grantee, topic.masterKey, 'sns', ['kms:GenerateDataKey', 'kms:Decrypt']);
+}
+
 /**
  * Read one secret and decrypt it through Secrets Manager only. Unlike `secret.grantRead`, this
  * never edits the key policy, so a function in another stack can be granted without a cycle.
@@ -90,6 +98,11 @@ export function grantSecretRead(grantee: iam.IGrantable & Construct, secret: sec
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
   );
   if (secret.encryptionKey) grantKeyVia(grantee, secret.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
+}
+
+/** DescribeSecret on one secret: its metadata (versions, dates), never its value, so no key use either. */
+export function grantSecretDescribe(grantee: iam.IGrantable & Construct, secret: secretsmanager.ISecret): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [secret.secretArn] }));
 }
 
 /** Key actions allowed only when `service` calls KMS for the grantee (its own region). */

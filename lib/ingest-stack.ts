@@ -19,7 +19,7 @@ import { StackEncryptionKey } from './constructs/encryption-key.ts';
 import { LOG_RETENTION, ProducerSyncFunction } from './constructs/node-function.ts';
 import { Observability } from './constructs/observability.ts';
 import { DispatcherSchedules } from './constructs/schedules.ts';
-import { grantQueueConsume, grantQueueSend, grantSecretRead, grantStreamRead, grantTableAccess } from './grants.ts';
+import { grantQueueConsume, grantQueueSend, grantSecretDescribe, grantSecretRead, grantStreamRead, grantTableAccess } from './grants.ts';
 import type { SyncStack } from './sync-stack.ts';
 
 export interface IngestStackProps extends StackProps {
@@ -126,12 +126,14 @@ export class IngestStack extends Stack {
       // CPU scales with memory: an onboarding wave signs thousands of DynamoDB requests per invocation.
       memorySize: 512,
       logEncryptionKey,
-      // No ProducerSync credentials: the dispatcher never calls the API, the executions it starts do.
+      // No ProducerSync credentials: the dispatcher never calls the API, the executions it starts do. It only
+      // describes the credentials secret (never reads it) to know whether the operator has filled it in.
       environment: {
         DATA_TABLE_NAME: dataTable.tableName,
         CONTROL_TABLE_NAME: controlTable.tableName,
         STATE_MACHINE_ARN: syncStack.stateMachine.stateMachineArn,
-        // check-freshness starts a catch-up run when the watermark is older than this (phase 2).
+        PRODUCERSYNC_SECRET_ARN: syncStack.credentialsSecret.secretArn,
+        // check-freshness starts a catch-up run when the watermark is older than this.
         CATCH_UP_AFTER_HOURS: String(config.catchUpAfterHours),
       },
     });
@@ -162,6 +164,7 @@ export class IngestStack extends Stack {
     });
     grantTableAccess(dispatcherRole, controlTable, TABLE_ACCESS.dispatcher.control);
     grantTableAccess(dispatcherRole, dataTable, TABLE_ACCESS.dispatcher.data);
+    grantSecretDescribe(dispatcherRole, syncStack.credentialsSecret);
 
     // Scheduled (asynchronous) invocations: Lambda retries a failed one twice, then sends it to the schedule DLQ.
     dispatcher.configureAsyncInvoke({

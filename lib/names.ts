@@ -12,7 +12,8 @@ export interface DeploymentNames {
   readonly stage: string | undefined;
   /** Prefix for every other physical name of this deployment: `ProducerSync` or `ProducerSync-<stage>`. */
   readonly prefix: string;
-  readonly stacks: { readonly data: string; readonly sync: string; readonly ingest: string };
+  /** `feed` exists once a change feed is added (ProducerSyncPipeline.addChangeFeed). */
+  readonly stacks: { readonly data: string; readonly sync: string; readonly ingest: string; readonly feed: string };
   /** The sync state machine (fixed, so the CLI, the console and least-privilege grants know execution ARNs). */
   readonly stateMachine: string;
   /** The CloudWatch dashboard (unique per account). */
@@ -23,7 +24,7 @@ export interface DeploymentNames {
 
 /** Names a platform team sets itself (its own conventions); every name not given follows the stage. */
 export interface DeploymentNameOverrides {
-  readonly stacks?: { readonly data?: string; readonly sync?: string; readonly ingest?: string };
+  readonly stacks?: { readonly data?: string; readonly sync?: string; readonly ingest?: string; readonly feed?: string };
   readonly stateMachine?: string;
   readonly dashboard?: string;
   readonly webhookApi?: string;
@@ -54,7 +55,7 @@ function stageNames(stage: string | undefined): DeploymentNames {
     return {
       stage: undefined,
       prefix: 'ProducerSync',
-      stacks: { data: 'ProducerSyncData', sync: 'ProducerSyncSync', ingest: 'ProducerSyncIngest' },
+      stacks: { data: 'ProducerSyncData', sync: 'ProducerSyncSync', ingest: 'ProducerSyncIngest', feed: 'ProducerSyncFeed' },
       stateMachine: 'ProducerSync-Sync',
       dashboard: 'ProducerSync',
       webhookApi: 'WebhookApi',
@@ -67,7 +68,7 @@ function stageNames(stage: string | undefined): DeploymentNames {
   return {
     stage,
     prefix,
-    stacks: { data: `${prefix}-Data`, sync: `${prefix}-Sync`, ingest: `${prefix}-Ingest` },
+    stacks: { data: `${prefix}-Data`, sync: `${prefix}-Sync`, ingest: `${prefix}-Ingest`, feed: `${prefix}-Feed` },
     stateMachine: `${prefix}-SyncRun`,
     dashboard: prefix,
     webhookApi: `${prefix}-Webhook`,

@@ -1,9 +1,10 @@
-import { Tags, type StackProps } from 'aws-cdk-lib';
+import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { resolveConfig, type ProducerSyncConfig } from './config.ts';
+import { ChangeFeed, type TeamChangeFeed, type TeamFeedOptions } from './constructs/change-feed.ts';
 import { DataStack } from './data-stack.ts';
 import { IngestStack } from './ingest-stack.ts';
 import type { DeploymentNameOverrides, DeploymentNames } from './names.ts';
@@ -77,6 +78,11 @@ export interface ProducerSyncPipelineProps {
   readonly freshnessAlarmHours?: number;
   /** Custom domain for the webhook URL. @default none: the API's execute-api URL */
   readonly webhookDomain?: WebhookDomainProps;
+  /**
+   * Keep 0.1.0's `byTypeUpdatedAt` index beside the change index, for the first of the two deploys of an
+   * upgrade from 0.1.0 (CloudFormation changes one GSI per update; CHANGELOG.md). @default false
+   */
+  readonly legacyTypeIndex?: boolean;
 }
 
 /**
@@ -98,17 +104,21 @@ export class ProducerSyncPipeline extends Construct {
   public readonly dataStack: DataStack;
   public readonly syncStack: SyncStack;
   public readonly ingestStack: IngestStack;
+  private readonly stackProps: Omit<StackProps, 'stackName' | 'description'>;
+  private feed?: ChangeFeed;
 
   constructor(scope: Construct, id: string, props: ProducerSyncPipelineProps = {}) {
     super(scope, id);
     this.config = resolveConfig(props);
     this.names = this.config.names;
     const stackProps = props.stackProps ?? {};
+    this.stackProps = stackProps;
 
     this.dataStack = new DataStack(this, 'Data', {
       ...stackProps,
       stackName: this.names.stacks.data,
       description: 'ProducerSync mirror: data and control tables and the webhook signing secret (retained on delete)',
+      legacyTypeIndex: this.config.legacyTypeIndex,
     });
     this.syncStack = new SyncStack(this, 'Sync', {
       ...stackProps,
@@ -154,5 +164,30 @@ export class ProducerSyncPipeline extends Construct {
   /** The URL to register in AgentSync's portal. */
   public get webhookUrl(): string {
     return this.ingestStack.webhookUrl;
+  }
+
+  /**
+   * Adds a downstream team's own durable, filtered change feed (an SQS FIFO queue; docs/STREAM-CONTRACT.md §6)
+   * without taking a reader of the table's stream:
+   * `pipeline.addChangeFeed('claims', { recordTypes: ['licenses'], states: ['TX'] })`.
+   * The first call creates the feed stack (`ProducerSyncFeed`, or `ProducerSync-<stage>-Feed`): the topic, its
+   * publisher (the one product reader of the stream) and their alarms; every call adds one team's queue.
+   */
+  public addChangeFeed(name: string, options: TeamFeedOptions = {}): TeamChangeFeed {
+    this.feed ??= new ChangeFeed(
+      new Stack(this, 'Feed', {
+        ...this.stackProps,
+        stackName: this.names.stacks.feed,
+        description: 'ProducerSync mirror: change feed (publisher, SNS FIFO topic with archive, one SQS FIFO queue per team)',
+      }),
+      'ChangeFeed',
+      { dataTable: this.dataTable, alarmTopic: this.alarmTopic },
+    );
+    return this.feed.addTeam(name, options);
+  }
+
+  /** The change feed, once addChangeFeed was called: its topic, publisher and the teams' feeds. */
+  public get changeFeed(): ChangeFeed | undefined {
+    return this.feed;
   }
 }

@@ -26,7 +26,11 @@ export function localAwsEnv(endpoints: LocalEndpoints): Record<string, string> {
     // DynamoDB Local serves the Streams API on the same port.
     vars.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = endpoints.dynamo;
   }
-  if (endpoints.sqs) vars.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
+  if (endpoints.sqs) {
+    vars.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
+    // fauxqs serves SNS on the same port (the change feed's topic).
+    vars.AWS_ENDPOINT_URL_SNS = endpoints.sqs;
+  }
   if (endpoints.secrets) vars.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoints.secrets;
   if (endpoints.sfn) vars.AWS_ENDPOINT_URL_SFN = endpoints.sfn;
   return vars;

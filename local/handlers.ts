@@ -13,6 +13,7 @@ export const FUNCTION_MODULES = {
   SyncPagesFunction: '../lambdas/sync/sync-pages.ts',
   FinalizeFunction: '../lambdas/sync/finalize.ts',
   ExampleConsumerFunction: '../lambdas/stream-consumer/example-consumer.ts',
+  FeedPublisherFunction: '../lambdas/feed/publisher.ts',
 } as const;
 
 export type FunctionId = keyof typeof FUNCTION_MODULES;

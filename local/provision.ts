@@ -16,6 +16,7 @@ import { CreateSecretCommand, DescribeSecretCommand, ResourceExistsException } f
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { dynamoClient, secretsClient, sqsClient } from '#commons/clients';
+import { createTopic, subscribe } from '#local/sns';
 import {
   constructIdOf,
   defaultPhysical,
@@ -83,6 +84,10 @@ export async function provisionFromTemplates(stacks: StackTemplate[], options: P
     })),
   );
   const ctxFor = (stack: StackTemplate): ResolveContext => ({ stacks, stack, physical });
+  // A construct id several resources share (each team feed's `DeadLetterQueue`) names none of them: those go by logical id.
+  const seen = new Map<string, number>();
+  for (const { constructId } of all) seen.set(constructId, (seen.get(constructId) ?? 0) + 1);
+  for (const located of all) if ((seen.get(located.constructId) ?? 0) > 1) located.constructId = located.logicalId;
   const record = (located: Located, entry: Omit<ProvisionedResource, 'type' | 'stackName' | 'logicalId' | 'constructId'>, ref: PhysicalResource): void => {
     physical.set(physicalKey(located.stack.stackName, located.logicalId), ref);
     const full = { type: located.resource.Type, stackName: located.stack.stackName, logicalId: located.logicalId, constructId: located.constructId, ...entry };
@@ -115,6 +120,14 @@ export async function provisionFromTemplates(stacks: StackTemplate[], options: P
     record(located, { name, arn: secretArn }, { ref: secretArn, attributes: { Id: secretArn } });
   }
 
+  for (const located of all.filter((l) => l.resource.Type === 'AWS::SNS::Topic')) {
+    const props = resolveIntrinsics(located.resource.Properties ?? {}, ctxFor(located.stack)) as Record<string, unknown>;
+    const fifo = props.FifoTopic === true || props.FifoTopic === 'true';
+    const name = physicalName(options.prefix, located.constructId, fifo ? 251 : 256) + (fifo ? '.fifo' : '');
+    const arn = await createTopic(name, props);
+    record(located, { name, arn }, { ref: arn, attributes: { TopicArn: arn, TopicName: name } });
+  }
+
   // Dead-letter queues before the queues that redrive into them.
   const queues = all.filter((l) => l.resource.Type === 'AWS::SQS::Queue');
   const hasRedrive = (l: Located): boolean => l.resource.Properties?.RedrivePolicy !== undefined;
@@ -128,6 +141,14 @@ export async function provisionFromTemplates(stacks: StackTemplate[], options: P
       { name, arn: created.arn, url: created.url },
       { ref: created.url, attributes: { Arn: created.arn, QueueName: name, QueueUrl: created.url } },
     );
+  }
+
+  // SQS subscriptions once their topics and queues exist (fauxqs delivers to SQS only).
+  for (const located of all.filter((l) => l.resource.Type === 'AWS::SNS::Subscription')) {
+    const props = resolveIntrinsics(located.resource.Properties ?? {}, ctxFor(located.stack)) as Record<string, unknown>;
+    if (props.Protocol !== 'sqs') continue;
+    const arn = await subscribe(props);
+    record(located, { name: arn, arn }, { ref: arn, attributes: {} });
   }
 
   const functionEnv: Record<string, Record<string, string>> = {};

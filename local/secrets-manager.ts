@@ -8,12 +8,17 @@ interface StoredSecret {
   arn: string;
   description?: string;
   createdAt: number;
+  /** Seconds, as the service answers: any change to the secret (a value, the description). */
+  lastChangedAt: number;
   versionId?: string;
+  /** The version that held AWSCURRENT before the current one (AWSPREVIOUS), as a put-secret-value leaves it. */
+  previousVersionId?: string;
   secretString?: string;
   secretBinary?: string;
 }
 
 const CURRENT = 'AWSCURRENT';
+const PREVIOUS = 'AWSPREVIOUS';
 
 function str(input: Record<string, unknown>, key: string): string | undefined {
   const value = input[key];
@@ -21,7 +26,8 @@ function str(input: Record<string, unknown>, key: string): string | undefined {
 }
 
 /**
- * A Secrets Manager stand-in (JSON 1.1): CreateSecret, GetSecretValue, PutSecretValue, DescribeSecret, UpdateSecret.
+ * A Secrets Manager stand-in (JSON 1.1): CreateSecret, GetSecretValue, PutSecretValue, DescribeSecret (labelled versions: the
+ * freshness check counts them), UpdateSecret.
  * Secrets are addressed by name or ARN, like the real service. Values never appear in error messages.
  */
 export async function startSecretsManager(): Promise<LocalService> {
@@ -40,7 +46,9 @@ export async function startSecretsManager(): Promise<LocalService> {
     if (secretString === undefined && secretBinary === undefined) return false;
     secret.secretString = secretString;
     secret.secretBinary = secretBinary;
+    if (secret.versionId !== undefined) secret.previousVersionId = secret.versionId;
     secret.versionId = str(input, 'ClientRequestToken') ?? randomUUID();
+    secret.lastChangedAt = Date.now() / 1000;
     return true;
   };
 
@@ -58,6 +66,7 @@ export async function startSecretsManager(): Promise<LocalService> {
           arn: `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:secret:${name}-${suffix}`,
           description: str(input, 'Description'),
           createdAt: Date.now() / 1000,
+          lastChangedAt: Date.now() / 1000,
         };
         storeValue(secret, input);
         secrets.set(name, secret);
@@ -91,7 +100,10 @@ export async function startSecretsManager(): Promise<LocalService> {
       UpdateSecret(input) {
         const secret = find(input);
         const description = str(input, 'Description');
-        if (description !== undefined) secret.description = description;
+        if (description !== undefined) {
+          secret.description = description;
+          secret.lastChangedAt = Date.now() / 1000;
+        }
         storeValue(secret, input);
         return { ARN: secret.arn, Name: secret.name, VersionId: secret.versionId };
       },
@@ -102,7 +114,12 @@ export async function startSecretsManager(): Promise<LocalService> {
           Name: secret.name,
           Description: secret.description,
           CreatedDate: secret.createdAt,
-          VersionIdsToStages: secret.versionId ? { [secret.versionId]: [CURRENT] } : {},
+          LastChangedDate: secret.lastChangedAt,
+          // The labelled versions, as the service lists them: AWSCURRENT and, after a second value, AWSPREVIOUS.
+          VersionIdsToStages: {
+            ...(secret.previousVersionId ? { [secret.previousVersionId]: [PREVIOUS] } : {}),
+            ...(secret.versionId ? { [secret.versionId]: [CURRENT] } : {}),
+          },
         };
       },
     },

@@ -24,6 +24,7 @@ const COMMANDS: Registry = {
   rerun: { summary: 'start a sync execution for a runDate in the deployed account or --local', load: () => import('./commands/rerun.ts') },
   backfill: { summary: 'start a backfill execution for NPNs in the deployed account or --local', load: () => import('./commands/backfill.ts') },
   runs: { summary: 'list recent run records from the control table (deployed or --local)', load: () => import('./commands/runs.ts') },
+  producer: { summary: 'one producer from the copy, and may it sell a line in a state today (deployed or --local)', load: () => import('./commands/producer.ts') },
   local: { summary: 'the app on this machine until Ctrl-C (up), a signed webhook to it (send-webhook)', load: () => import('./local-deployment/command.ts') },
   reconcile: { summary: 'start a reconcile run ({"mode":"reconcile"}) in the deployed account or --local', load: () => import('./commands/reconcile.ts') },
   export: { summary: 'write the data table as JSON lines (as sync --out), deployed or --local', load: () => import('./commands/export.ts') },

@@ -68,10 +68,10 @@ describe('an activation backfill resolves its pending group', () => {
       results.push(result);
     }
     const checkpoints = createDynamoCheckpointStore({ client: admin, tableName: control });
-    for (const event of endpoints) {
-      const truthNpns = [...new Set(sim.groundTruth(event.endpoint, { npns }).map((r) => String(r.npn)))].sort();
-      if (event.endpoint === 'entities') expect(truthNpns).toEqual([...withData].sort());
-      expect((await checkpoints.load(runId, event.endpoint))?.npnsWithRecords ?? [], event.endpoint).toEqual(truthNpns);
+    for (const endpoint of DEFAULT_SYNC_ENDPOINTS) {
+      const truthNpns = [...new Set(sim.groundTruth(endpoint, { npns }).map((r) => String(r.npn)))].sort();
+      if (endpoint === 'entities') expect(truthNpns).toEqual([...withData].sort());
+      expect((await checkpoints.load(runId, endpoint))?.npnsWithRecords ?? [], endpoint).toEqual(truthNpns);
     }
 
     const pending = createDynamoPendingActivationStore({ client: admin, tableName: control });

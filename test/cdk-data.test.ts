@@ -20,14 +20,18 @@ describe('ProducerSyncData stack', () => {
     });
   });
 
-  it('data table: pk/sk, NEW_AND_OLD_IMAGES stream, byTypeUpdatedAt GSI, PITR, deletion protection, KMS, retained', () => {
+  it('data table: pk/sk, NEW_AND_OLD_IMAGES stream, the byTypeChangedAt change index (keys and three flags), PITR, deletion protection, KMS, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       Properties: {
         KeySchema: [key('pk', 'HASH'), key('sk', 'RANGE')],
         BillingMode: 'PAY_PER_REQUEST',
         StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
         GlobalSecondaryIndexes: [
-          { IndexName: 'byTypeUpdatedAt', KeySchema: [key('recordType', 'HASH'), key('updatedAt', 'RANGE')], Projection: { ProjectionType: 'ALL' } },
+          {
+            IndexName: 'byTypeChangedAt',
+            KeySchema: [key('typeShard', 'HASH'), key('changedAt', 'RANGE')],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['deleted', 'missingFromSource', 'status'] },
+          },
         ],
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         DeletionProtectionEnabled: true,
@@ -37,6 +41,15 @@ describe('ProducerSyncData stack', () => {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
+  });
+
+  it('keeps 0.1.0\'s byTypeUpdatedAt beside the change index only with producersync:legacyTypeIndex (the first deploy of an upgrade: one GSI change per update)', () => {
+    const indexesOf = (context: Record<string, unknown>) =>
+      Object.values(Template.fromStack(buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context } }).dataStack).findResources('AWS::DynamoDB::Table'))
+        .map((table) => ((table.Properties as { GlobalSecondaryIndexes?: { IndexName: string }[] }).GlobalSecondaryIndexes ?? []).map((g) => g.IndexName))
+        .filter((names) => names.includes('byTypeChangedAt'));
+    expect(indexesOf({ 'producersync:legacyTypeIndex': 'true' })).toEqual([['byTypeUpdatedAt', 'byTypeChangedAt']]);
+    expect(indexesOf({})).toEqual([['byTypeChangedAt']]);
   });
 
   it('control table: pk/sk, TTL expiresAt, byKind GSI, no stream, PITR, deletion protection, KMS, retained', () => {

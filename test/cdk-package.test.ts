@@ -20,6 +20,7 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
 
 const CONSUMER_APP = `import { App, PermissionsBoundary } from 'aws-cdk-lib';
 import { ProducerSyncPipeline, type ProducerSyncPipelineProps } from 'producersync-aws';
+import { producerView, sellingAuthority } from 'producersync-aws/read';
 
 const props: ProducerSyncPipelineProps = {
   stage: 'qa',
@@ -33,6 +34,9 @@ const app = new App();
 const pipeline = new ProducerSyncPipeline(app, 'Mirror', props);
 const topicArn: string = pipeline.alarmTopic.topicArn;
 void topicArn;
+pipeline.addChangeFeed('claims', { recordTypes: ['licenses'], states: ['TX'] });
+// The read subpath loads and answers (nothing in the copy: no).
+if (sellingAuthority('1', producerView('1', []), { state: 'TX', line: 'Property' }).allowed) throw new Error('an empty copy granted authority');
 app.synth();
 `;
 
@@ -67,6 +71,8 @@ describe('the npm package in a throw-away CDK app', () => {
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
     expect(existsSync(join(installed, manifest.exports['.']!.default))).toBe(true);
     expect(existsSync(join(installed, manifest.exports['.']!.types))).toBe(true);
+    expect(existsSync(join(installed, manifest.exports['./read']!.default))).toBe(true);
+    expect(existsSync(join(installed, manifest.exports['./read']!.types))).toBe(true);
     expect(existsSync(join(installed, 'lambdas/sync/sync-pages.ts'))).toBe(true);
     expect(existsSync(join(installed, 'lib'))).toBe(false);
     expect(existsSync(join(installed, 'scripts'))).toBe(false);
@@ -86,13 +92,19 @@ describe('the npm package in a throw-away CDK app', () => {
       const artifact = Object.values(manifest.artifacts).find((a) => a.properties?.templateFile === file);
       templates[artifact!.properties!.stackName!] = template;
     }
-    expect(Object.keys(templates).sort()).toEqual(['ProducerSync-qa-Data', 'ProducerSync-qa-Ingest', 'ProducerSync-qa-Sync']);
+    expect(Object.keys(templates).sort()).toEqual(['ProducerSync-qa-Data', 'ProducerSync-qa-Feed', 'ProducerSync-qa-Ingest', 'ProducerSync-qa-Sync']);
     const all = Object.values(templates).flatMap((t) => Object.values(t.Resources));
     const ofType = (type: string) => all.filter((r) => r.Type === type).map((r) => r.Properties ?? {});
 
     expect(ofType('AWS::StepFunctions::StateMachine')[0]).toMatchObject({ StateMachineName: 'ProducerSync-qa-SyncRun' });
     expect(ofType('AWS::CloudWatch::Dashboard')[0]).toMatchObject({ DashboardName: 'platform-producersync-qa' });
-    expect(ofType('AWS::SNS::Subscription')).toEqual([expect.objectContaining({ Protocol: 'email', Endpoint: 'oncall@example.com' })]);
+    expect(ofType('AWS::SNS::Subscription')).toHaveLength(2);
+    expect(ofType('AWS::SNS::Subscription')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Protocol: 'email', Endpoint: 'oncall@example.com' }),
+        expect.objectContaining({ Protocol: 'sqs', FilterPolicy: expect.objectContaining({ recordType: ['licenses'] }) }),
+      ]),
+    );
     const syncPages = ofType('AWS::Lambda::Function').find((p) => JSON.stringify(p).includes('producersync-sync-pages'));
     expect(syncPages).toMatchObject({ Environment: { Variables: expect.objectContaining({ PRODUCERSYNC_API_BASE_URL: 'https://api.agentsync.io' }) } });
     const roles = ofType('AWS::IAM::Role');
@@ -106,7 +118,7 @@ describe('the npm package in a throw-away CDK app', () => {
   it('bundles every function and the token layer from the installed package, never from the checkout', () => {
     const assetDirs = readdirSync(outDir).filter((name) => name.startsWith('asset.')).map((name) => join(outDir, name));
     const maps = assetDirs.flatMap((dir) => readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.mjs.map')).map((f) => join(dir, f)));
-    expect(maps.length).toBe(6); // five functions and the layer
+    expect(maps.length).toBe(7); // five functions, the feed publisher and the layer
     for (const map of maps) {
       const { sources, sourcesContent } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
       expect(sources.some((source) => source.includes('node_modules/producersync-aws/lambdas/')), map).toBe(true);

@@ -85,9 +85,16 @@ describe('ProducerSyncSync stack', () => {
       Resource: expect.stringMatching(/:function:PrepareFunction/),
       Parameters: { 'input.$': '$', 'executionName.$': '$$.Execution.Name', 'startTime.$': '$$.Execution.StartTime' },
       Catch: [{ ErrorEquals: ['InvalidInput'], Next: 'InvalidInput' }],
-      Next: 'SyncEndpoints',
+      Next: 'RunSkipped',
     });
     expect(definition.States.InvalidInput).toEqual({ Type: 'Fail', Error: 'InvalidInput', CausePath: '$.Cause' });
+    // A run Prepare skipped (another initial load in flight) ends at once.
+    expect(definition.States.RunSkipped).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.skipped', IsPresent: true, Next: 'Skipped' }],
+      Default: 'SyncEndpoints',
+    });
+    expect(definition.States.Skipped).toEqual({ Type: 'Succeed' });
   });
 
   it('maps the endpoint loop over $.endpoints with the configured concurrency, Wait on SecondsPath and a Catch per iteration', () => {
@@ -193,17 +200,25 @@ describe('ProducerSyncSync stack', () => {
 
   it('grants prepare, sync-pages and finalize exactly the DynamoDB actions their code calls, the table key only through DynamoDB', () => {
     const expected: Record<string, { data?: string[]; control: string[] }> = {
-      PrepareFunctionRole: { control: ['dynamodb:PutItem'] },
-      SyncPagesFunctionRole: { data: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], control: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
-      FinalizeFunctionRole: { control: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+      PrepareFunctionRole: { control: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      SyncPagesFunctionRole: {
+        data: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        control: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      },
+      FinalizeFunctionRole: { control: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     };
+    // Only finalize deletes, and only its run's lease; only sync-pages queries an index: the change index (the sweep).
+    const indexQueries = statementsOfRole(template, 'SyncPagesFunctionRole').filter((s) => JSON.stringify(s.Resource).includes('/index/'));
+    expect(actionsOf(indexQueries)).toEqual(['dynamodb:Query']);
+    expect(JSON.stringify(indexQueries.map((s) => s.Resource))).toContain('/index/byTypeChangedAt');
     for (const [role, tables] of Object.entries(expected)) {
       const statements = statementsOfRole(template, role);
-      const onTable = (name: string) => actionsOf(statements.filter((s) => JSON.stringify(s.Resource).includes(name) && !JSON.stringify(s.Resource).includes('Key'))).sort();
+      const onTable = (name: string) =>
+        actionsOf(statements.filter((s) => JSON.stringify(s.Resource).includes(name) && !JSON.stringify(s.Resource).includes('Key') && !JSON.stringify(s.Resource).includes('/index/'))).sort();
       expect(onTable('DataTable'), role).toEqual(tables.data ?? []);
       expect(onTable('ControlTable'), role).toEqual(tables.control);
-      expect(actionsOf(statements).filter((a) => /Scan|BatchWriteItem|DeleteItem|DescribeTable/.test(a)), role).toEqual([]);
-      expect(JSON.stringify(statements.map((s) => s.Resource)), role).not.toMatch(/index\//);
+      expect(actionsOf(statements).filter((a) => /Scan|BatchWriteItem|DescribeTable/.test(a) || (a === 'dynamodb:DeleteItem' && role !== 'FinalizeFunctionRole')), role).toEqual([]);
+      expect(JSON.stringify(statements.map((s) => s.Resource)), role).not.toMatch(role === 'SyncPagesFunctionRole' ? /index\/\*/ : /index\//);
       const keyStatements = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('kms:')));
       expect(keyStatements.length, role).toBeGreaterThan(0);
       for (const statement of keyStatements) {

@@ -128,4 +128,23 @@ describe('runs command', () => {
     expect(text.out.split('\n')[0]).toMatch(/^run\s+mode\s+runDate\s+status/);
     expect(text.out).toMatch(/run-2025-07-20\s+incremental\s+2025-07-20\s+RUNNING/);
   });
+
+  it('shows what a reconcile corrected, and a skipped run as SKIPPED', async () => {
+    const runStore = createDynamoRunStore({ client: new DynamoDBClient({}), tableName: controlTable });
+    const counts = { pages: 3, recordsSeen: 90, inserted: 1, modified: 2, unchanged: 84, deleted: 0, stale: 0, quarantined: 0, throttled: 0, marked: 3 };
+    await runStore.start({ runId: 'reconcile-2025-07-27', mode: 'reconcile', startedAt: '2025-07-27T06:00:00.000Z' });
+    await runStore.finish('reconcile-2025-07-27', {
+      status: 'SUCCEEDED',
+      finishedAt: '2025-07-27T06:10:00.000Z',
+      durationMs: 600_000,
+      endpoints: { licenses: { ...counts, corrected: 6 } },
+      totals: { ...counts, corrected: 6 },
+      failedEndpoints: [],
+    });
+    await runStore.start({ runId: 'catch-up-2025-07-27T07', mode: 'backfill', startedAt: '2025-07-27T07:00:00.000Z', skipped: 'another initial load (x) is in flight' });
+    const text = await cli(['runs', '--control-table', controlTable]);
+    expect(text.out.split('\n')[0]).toMatch(/\scorrected$/);
+    expect(text.out).toMatch(/reconcile-2025-07-27\s+reconcile\s+SUCCEEDED\s+\S+\s+600\.0s\s+3\s+1\s+2\s+0\s+0\s+6\n/);
+    expect(text.out).toMatch(/catch-up-2025-07-27T07\s+backfill\s+SKIPPED/);
+  });
 });

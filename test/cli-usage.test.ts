@@ -161,11 +161,30 @@ const WRONG_USAGE: Array<[string[], string | RegExp]> = [
   [['local', 'up', '--data-dir', file('busy')], `the data directory ${file('busy')} is in use by another producersync local up (pid ${process.ppid})`],
   [['local', 'up', '--region', 'us-east-1'], 'unknown option --region'],
   [['local', 'up', 'now'], 'unexpected argument "now"'],
+  [['local', 'up', '--feed', 'claims:states=Texas'], '--feed claims: states must be two upper-case letters (TX), got "Texas"'],
+  [['local', 'up', '--feed', 'claims:recordType=licenses'], '--feed claims: unknown option "recordType" (options: recordTypes, states, npns)'],
   // local send-webhook
   [['local', 'send-webhook'], 'missing --run-date YYYY-MM-DD'],
   [['local', 'send-webhook', '--run-date', '2025-02-30'], '--run-date must be a calendar date YYYY-MM-DD, got "2025-02-30"'],
   [['local', 'send-webhook', '--run-date', DAY, '--data-dir', file('idle')], `no local deployment is running on ${file('idle')}`],
   [['local', 'send-webhook', '--run-date', DAY, '--local'], 'unknown option --local'],
+  // producer
+  [['producer'], 'missing NPN'],
+  [['producer', '12a'], 'NPN: 1 value(s) are not NPNs (1-10 digits): "12a"'],
+  [['producer', '15645555', '19855109'], 'unexpected argument "19855109"'],
+  [['producer', '15645555', '--state', 'Texas'], '--state must be a two-letter state such as TX, got "Texas"'],
+  [['producer', '15645555', '--loa', 'Property'], '--loa needs --state XX'],
+  [['producer', '15645555', '--state', 'TX', '--carrier', '98765'], '--carrier needs --state XX and --loa TEXT'],
+  [['producer', '15645555', '--state', 'TX', '--loa', 'Life', '--carrier', '9876'], '--carrier must be a five-digit NAIC company code, got "9876"'],
+  [['producer', '15645555', '--date', '2025-02-30'], '--date must be a calendar date YYYY-MM-DD, got "2025-02-30"'],
+  [['producer', '15645555', '--loa'], '--loa needs a value (TEXT)'],
+  [['producer', '15645555', '--data-table', ''], '--data-table must not be empty'],
+  [['producer', '15645555', '--region', 'moon'], '--region must be an AWS region such as us-east-1, got "moon"'],
+  [['producer', '15645555', '--output', 'csv'], '--output must be one of json, text, got "csv"'],
+  [['producer', '15645555', '--local', '--data-table', 't'], '--data-table is for a deployed account, not for --local'],
+  [['producer', '15645555', '--local', '--stage', 'dev'], '--stage is for a deployed account, not for --local'],
+  [['producer', '15645555', '--data-dir', file('idle')], '--data-dir goes with --local'],
+  [['producer', '15645555', '--local', '--data-dir', file('idle')], `no local deployment is running on ${file('idle')}`],
   // subscriptions
   [['subscriptions', 'list', 'extra', ...creds()], 'unexpected argument "extra"'],
   [['subscriptions', 'list'], 'missing credentials: --api-base-url, --token-url, --client-id, --client-secret (or --secret-id)'],
@@ -189,7 +208,7 @@ const GROUP_USAGE: Array<[string[], string, string]> = [
 
 /** Commands with subcommands: their usage is the subcommand's. */
 const GROUPS = ['subscriptions', 'local'];
-const COMMANDS = ['sim', 'sync', 'rerun', 'backfill', 'runs', 'reconcile', 'export'];
+const COMMANDS = ['sim', 'sync', 'rerun', 'backfill', 'runs', 'reconcile', 'export', 'producer'];
 const SUBCOMMANDS = [...['list', 'add', 'remove', 'replace', 'status'].map((s) => `subscriptions ${s}`), 'local up', 'local send-webhook'];
 
 describe('producersync usage errors', () => {
@@ -264,7 +283,7 @@ describe('producersync help and version', () => {
   });
 
   it('the deployment commands document --stage, --profile and --region; the local ones do not take them', async () => {
-    for (const name of ['rerun', 'backfill', 'runs', 'reconcile', 'export']) {
+    for (const name of ['rerun', 'backfill', 'runs', 'reconcile', 'export', 'producer']) {
       const { out } = await cli([name, '--help']);
       expect(out).toMatch(/--stage S[\s\S]*--profile P[\s\S]*--region R/);
       expect(out).toMatch(/--local {2,}[\s\S]*--data-dir DIR {2,}with --local/);

@@ -38,11 +38,13 @@ describe('AWS SDK clients', () => {
 
   it.each([
     ['lambdas/webhook/handler.ts', ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs']],
-    ['lambdas/dispatcher/handler.ts', ['@aws-sdk/client-dynamodb', '@aws-sdk/client-sfn', '@aws-sdk/util-dynamodb']],
+    // Secrets Manager for DescribeSecret only: are the ProducerSync credentials in yet (check-freshness)?
+    ['lambdas/dispatcher/handler.ts', ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sfn', '@aws-sdk/util-dynamodb']],
     ['lambdas/sync/prepare.ts', ['@aws-sdk/client-dynamodb', '@aws-sdk/util-dynamodb']],
     ['lambdas/sync/sync-pages.ts', ['@aws-sdk/client-dynamodb', '@aws-sdk/client-secrets-manager', '@aws-sdk/util-dynamodb']],
     ['lambdas/sync/finalize.ts', ['@aws-sdk/client-dynamodb', '@aws-sdk/util-dynamodb']],
     ['lambdas/stream-consumer/example-consumer.ts', ['@aws-sdk/util-dynamodb']],
+    ['lambdas/feed/publisher.ts', ['@aws-sdk/client-sns', '@aws-sdk/util-dynamodb']],
   ])('%s loads only the SDK clients it uses', async (entry, expected) => {
     expect(await sdkImportsOf(entry)).toEqual(expected);
   });

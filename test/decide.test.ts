@@ -20,6 +20,9 @@ describe('decide (the write rule)', () => {
     ['a dated version over a missing date', v('2025-07-24', 'a'), v('0000-00-00', 'a'), 'modified'],
     ['a content change while the date is still missing', v('0000-00-00', 'b'), v('0000-00-00', 'a'), 'modified'],
     ['a missing date over a dated version', v('0000-00-00', 'b'), v('2025-07-24', 'a'), 'stale'],
+    ['the same version over an item a reconcile marked missing', v('2025-07-24', 'a'), { ...v('2025-07-24', 'a'), missing: true }, 'modified'],
+    ['the same version over an item written before the change index', v('2025-07-24', 'a'), { ...v('2025-07-24', 'a'), unindexed: true }, 'modified'],
+    ['an older version over a marked item', v('2025-07-23', 'a'), { ...v('2025-07-24', 'a'), missing: true }, 'stale'],
   ] as const)('%s → %s', (_case, incoming, stored, expected) => {
     expect(decide(incoming, stored)).toBe(expected);
   });

@@ -14,7 +14,9 @@ import { createDispatcherDeps } from '#dispatcher/deps';
 import { backfillExecutionName, runExecutionName, sanitizeForExecutionName } from '#dispatcher/execution-name';
 import { handler } from '#dispatcher/handler';
 import { SCHEDULED_ACTIONS, type ScheduledAction } from '#dispatcher/schedule';
-import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
+import { typeShardOf } from '#sync/change-index';
+import { createDynamoWatermarkStore } from '#sync/watermark';
+import { captureLogLines, captureMetricLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
 import { batch, getItem as getItemOf, NOOP_ASL, sqsRecord, startWebhookRoute, STATE_MACHINE_ARN, webhookEvent as event, type WebhookRoute } from './support/dispatcher-fixtures.ts';
 import { createControlTable, createDataTable, readStream } from './sync-fixtures.ts';
 
@@ -74,10 +76,10 @@ describe('dispatcher', () => {
     expect(first.batchItemFailures).toEqual([]);
     for (let i = 0; i < 2; i++) expect((await handler(batch(sqsRecord(evt)))).batchItemFailures).toEqual([]);
     expect(executions()).toHaveLength(1);
-    expect(inputs()).toEqual([{ runDate: '2025-07-24' }]);
+    expect(inputs()).toEqual([{ mode: 'incremental', runDate: '2025-07-24' }]);
     expect(executions()[0]!.name).toBe(runExecutionName('2025-07-24', evt.id));
     const dedup = await getItem(tables.controlTableName, `EVENT#${evt.id}`, 'EVENT');
-    expect(dedup).toMatchObject({ status: 'DONE', type: 'producersync.updates_available', executionArn: executions()[0]!.executionArn });
+    expect(dedup).toMatchObject({ status: 'DONE', type: 'producersync.updates_available', executionArn: executions()[0]!.executionArn, outcome: 'started' });
     expect(dedup!.expiresAt).toBeGreaterThan(Date.now() / 1000 + 29 * 86400);
   });
 
@@ -132,6 +134,9 @@ describe('dispatcher', () => {
       statusDate: '2025-07-24',
       eventId: evt.id,
       eventTimestamp: '2025-07-24T22:51:05.206Z',
+      // The change index: the status item's shard, and the time of its one write.
+      typeShard: typeShardOf('npnStatus', `NPN#${npn}`, 'STATUS'),
+      changedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
     expect(await getItem(tables.dataTableName, `NPN#${npn}`, 'licenses#1')).toBeDefined();
     const changes = (await readStream(dynamo, tables.dataTableName)).filter((r) => r.dynamodb?.Keys?.sk?.S === 'STATUS');
@@ -172,7 +177,26 @@ describe('dispatcher', () => {
     const good = sqsRecord(event('producersync.updates_available', { runDate: '2025-07-26' }));
     const out = await handler(batch(noNpn, badNpn, noRunDate, notJson, unknown, good));
     expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([noNpn.messageId, badNpn.messageId, noRunDate.messageId, notJson.messageId].sort());
-    expect(inputs()).toEqual([{ runDate: '2025-07-26' }]);
+    expect(inputs()).toEqual([{ mode: 'incremental', runDate: '2025-07-26' }]);
+  });
+
+  it('acknowledges an event not newer than the watermark (a portal test event, a late redelivery) with its reason, and starts nothing', async () => {
+    await createDynamoWatermarkStore({ client: dynamo, tableName: tables.controlTableName }).advance('2025-07-27', { runId: 'earlier', at: new Date().toISOString() });
+    // The portal's "Send Example": the documented example, runDate 2025-07-24, under a new svix id.
+    const example = { ...event('producersync.updates_available', { runDate: '2025-07-24' }), id: 'whe_000012345' };
+    const late = event('producersync.updates_available', { runDate: '2025-07-27' });
+    const metrics = await captureMetricLines(() => handler(batch(sqsRecord(example, { eventId: 'msg_test_1' }), sqsRecord(late))));
+    expect(executions()).toHaveLength(0);
+    expect(await getItem(tables.controlTableName, 'EVENT#msg_test_1', 'EVENT')).toMatchObject({
+      status: 'DONE',
+      outcome: 'skipped',
+      reason: 'runDate 2025-07-24 is not newer than the watermark 2025-07-27',
+    });
+    expect(await getItem(tables.controlTableName, `EVENT#${late.id}`, 'EVENT')).toMatchObject({ outcome: 'skipped', reason: 'runDate 2025-07-27 is not newer than the watermark 2025-07-27' });
+    expect(metrics.map((m) => m.EventsSkipped)).toEqual([1, 1]);
+    // The next day starts a run as usual, from the watermark.
+    await handler(batch(sqsRecord(event('producersync.updates_available', { runDate: '2025-07-28' }))));
+    expect(inputs()).toEqual([{ mode: 'incremental', runDate: '2025-07-28' }]);
   });
 
   it('fails the activation events when the backfill cannot start, and marks nothing done', async () => {
@@ -185,9 +209,9 @@ describe('dispatcher', () => {
   });
 
   it('routes scheduled actions through one table and refuses an unknown action by name', async () => {
-    expect(Object.keys(SCHEDULED_ACTIONS)).toEqual(['retry-pending-activations']);
-    const unknown = { source: 'producersync.schedule', action: 'reconcile' } as ScheduledAction<string>;
-    await expect(handler(unknown)).rejects.toThrow('unknown scheduled action "reconcile"; known: retry-pending-activations');
+    expect(Object.keys(SCHEDULED_ACTIONS)).toEqual(['retry-pending-activations', 'check-freshness', 'reconcile']);
+    const unknown = { source: 'producersync.schedule', action: 'rebalance' } as ScheduledAction<string>;
+    await expect(handler(unknown)).rejects.toThrow('unknown scheduled action "rebalance"; known: retry-pending-activations, check-freshness, reconcile');
     await expect(handler({ source: 'elsewhere' } as never)).rejects.toThrow('dispatcher received an event it does not handle');
     expect(await handler({ source: 'producersync.schedule', action: 'retry-pending-activations' })).toMatchObject({ groups: 0, retried: 0 });
   });
@@ -218,7 +242,7 @@ describe('webhook → queue → dispatcher', () => {
     for (let i = 0; i < 5; i++) expect(await route.deliver(body, 'msg_daily_1')).toBe(202);
     await route.poller.drain(10_000);
     expect(executions().map((e) => e.name)).toEqual(['run-2025-07-24-msg_daily_1']);
-    expect(inputs()).toEqual([{ runDate: '2025-07-24' }]);
+    expect(inputs()).toEqual([{ mode: 'incremental', runDate: '2025-07-24' }]);
     expect(await route.visible(route.queueUrl)).toBe(0);
     expect(await route.visible(route.dlqUrl)).toBe(0);
     expect(await getItem(tables.controlTableName, 'EVENT#msg_daily_1', 'EVENT')).toMatchObject({ status: 'DONE' });

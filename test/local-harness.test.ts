@@ -38,7 +38,7 @@ describe('local harness: the app with its ingest', () => {
 
     const executions = harness.sfn.executions();
     expect(executions.map((e) => e.name)).toEqual(['test-backfill', `run-${day.runDate}-${day.eventId}`]);
-    expect(JSON.parse(executions[1]!.input)).toEqual({ runDate: day.runDate });
+    expect(JSON.parse(executions[1]!.input)).toEqual({ mode: 'incremental', runDate: day.runDate });
     const incremental = await outcomeOf(harness, executions[1]!.executionArn);
     expect(incremental.status).toBe('SUCCEEDED');
     const totals = incremental.run!.totals!;

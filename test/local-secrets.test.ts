@@ -38,6 +38,22 @@ describe('Secrets Manager shim', () => {
     expect(described).toMatchObject({ Name: 'ps/credentials', ARN: created.ARN, Description: 'rotated' });
   });
 
+  it('lists the labelled versions as the service does: AWSCURRENT, and AWSPREVIOUS once a second value is put', async () => {
+    const secrets = secretsClient();
+    const created = await secrets.send(new CreateSecretCommand({ Name: 'ps/versions', SecretString: '{"clientId":"REPLACE_ME"}' }));
+    const first = await secrets.send(new DescribeSecretCommand({ SecretId: created.ARN }));
+    expect(first.VersionIdsToStages).toEqual({ [created.VersionId!]: ['AWSCURRENT'] });
+    await secrets.send(new UpdateSecretCommand({ SecretId: created.ARN, Description: 'only the description' }));
+    const described = await secrets.send(new DescribeSecretCommand({ SecretId: created.ARN }));
+    expect(described.VersionIdsToStages).toEqual(first.VersionIdsToStages);
+    expect(described.LastChangedDate!.getTime()).toBeGreaterThanOrEqual(first.LastChangedDate!.getTime());
+    const put = await secrets.send(new PutSecretValueCommand({ SecretId: created.ARN, SecretString: '{"clientId":"id"}' }));
+    expect((await secrets.send(new DescribeSecretCommand({ SecretId: created.ARN }))).VersionIdsToStages).toEqual({
+      [created.VersionId!]: ['AWSPREVIOUS'],
+      [put.VersionId!]: ['AWSCURRENT'],
+    });
+  });
+
   it('returns AWS error types without echoing secret values', async () => {
     const secrets = secretsClient();
     await secrets.send(new CreateSecretCommand({ Name: 'dup', SecretString: 'value-that-must-not-leak' }));

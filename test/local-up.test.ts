@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeExecutionCommand, ListExecutionsCommand, type DescribeExecutionOutput } from '@aws-sdk/client-sfn';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamReader } from '#local/stream-reader';
@@ -186,7 +187,8 @@ describe('producersync local up: the built-in simulator', () => {
     expect(executions.map((e) => [e.name, e.status])).toEqual([[expect.stringMatching(/^run-2025-07-01-whe_/), 'SUCCEEDED']]);
     const runs = cli(['runs', '--local', '--data-dir', dataDir]);
     expect(await runs.exited).toBe(0);
-    expect(runs.stdout()).toMatch(/run-2025-07-01-whe_\S+\s+incremental\s+2025-07-01\s+SUCCEEDED/);
+    // The first webhook of a fresh deployment is its initial load: a full pull (docs/SYNC.md "Day 0").
+    expect(runs.stdout()).toMatch(/run-2025-07-01-whe_\S+\s+backfill\s+2025-07-01\s+SUCCEEDED/);
 
     const exported = join(dir, 'export.jsonl');
     const exporting = cli(['export', '--local', '--data-dir', dataDir, '--out', exported]);
@@ -248,4 +250,51 @@ describe('producersync local up: SIGKILL in the middle of a sync', () => {
     expect(await stopWith('SIGTERM', running, dataDir)).toBe(0);
     expect(running.stdout() + running.stderr()).not.toContain('kill-test-secret');
   }, 420_000);
+});
+
+describe('producersync local up --feed: a team\'s change feed, and producer --local', () => {
+  let dataDir: string;
+  let running: Up | undefined;
+  afterAll(async () => {
+    if (running?.child.exitCode === null) await stopWith('SIGTERM', running, dataDir);
+  });
+
+  it('lists each team queue on the ready line; a backfill reaches them filtered; producer --local answers from the copy', async () => {
+    dataDir = join(dir, 'feed');
+    running = await up(['--data-dir', dataDir, '--npns', '12', '--seed', '6', '--feed', 'licensing:recordTypes=licenses;everything']);
+    const { ready } = running;
+    expect(Object.keys(ready.changeFeeds?.queues ?? {}).sort()).toEqual(['everything', 'licensing']);
+    expect(ready.changeFeeds?.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(JSON.parse(readFileSync(join(dataDir, 'config.json'), 'utf8')).feeds).toEqual({ licensing: { recordTypes: ['licenses'] }, everything: {} });
+
+    const backfill = cli(['backfill', '--local', '--data-dir', dataDir, '--all', '--wait']);
+    expect(await backfill.exited, backfill.stderr()).toBe(0);
+    const rows = await readSyncedRecords(clients(ready).dynamo, ready.dynamodb.dataTable);
+    const { region, accessKeyId, secretAccessKey } = ready.dynamodb;
+    const sqs = new SQSClient({ endpoint: ready.changeFeeds!.endpoint, region, credentials: { accessKeyId, secretAccessKey }, useQueueUrlAsEndpoint: false });
+    const received: Record<string, Array<{ recordType: string; npn: string }>> = { everything: [], licensing: [] };
+    await until('every change on the everything feed', async () => {
+      for (const [team, { queueUrl }] of Object.entries(ready.changeFeeds!.queues)) {
+        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+        received[team]!.push(...Messages.map((m) => JSON.parse(m.Body!) as { recordType: string; npn: string }));
+        if (Messages.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      }
+      return received.everything!.length >= rows.length ? true : undefined;
+    });
+    expect(received.everything!.length).toBe(rows.length);
+    expect(received.licensing!.length).toBe(rows.filter((row) => row.type === 'licenses').length);
+    expect(received.licensing!.every((event) => event.recordType === 'licenses')).toBe(true);
+
+    // The first active license with an LOA: may its producer sell that line in its state?
+    const license = rows.find((row) => row.type === 'licenses' && row.record.active === true && Array.isArray(row.record.licenseLoas) && row.record.licenseLoas.length > 0)!;
+    const loa = (license.record.licenseLoas as Array<{ loa: string }>)[0]!.loa;
+    const producer = cli(['producer', license.npn, '--local', '--data-dir', dataDir, '--state', String(license.record.forState), '--loa', loa, '--output', 'json']);
+    expect(await producer.exited, producer.stderr()).toBe(0);
+    const document = JSON.parse(producer.stdout()) as { producer: { npn: string; licensesByState: Array<{ state: string }> }; answer: { allowed: boolean; reason: string; question: { state: string; line: string } } };
+    expect(document.producer.npn).toBe(license.npn);
+    expect(document.producer.licensesByState.map((g) => g.state)).toEqual([license.record.forState]);
+    expect(document.answer.question).toMatchObject({ state: license.record.forState, line: loa });
+    expect(document.answer.reason.length).toBeGreaterThan(10);
+    expect(await stopWith('SIGTERM', running, dataDir)).toBe(0);
+  }, 300_000);
 });

@@ -35,3 +35,18 @@ export function expectLambdaContextOnEveryLine(lines: readonly LogLine[], functi
     expect(line, String(line.message)).toMatchObject({ function_name: functionName, function_request_id: expect.any(String), cold_start: expect.any(Boolean) });
   }
 }
+
+/** The EMF metric lines (`_aws.CloudWatchMetrics`) written while `work` runs, as objects (metric names are their keys). */
+export async function captureMetricLines(work: () => Promise<unknown>): Promise<LogLine[]> {
+  const lines: LogLine[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    for (const text of String(chunk).split('\n')) if (text.includes('"CloudWatchMetrics"')) lines.push(JSON.parse(text) as LogLine);
+    return true;
+  });
+  try {
+    await work();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines;
+}

@@ -7,7 +7,7 @@ describe('deploymentNames', () => {
       expect(deploymentNames(stage)).toEqual({
         stage: undefined,
         prefix: 'ProducerSync',
-        stacks: { data: 'ProducerSyncData', sync: 'ProducerSyncSync', ingest: 'ProducerSyncIngest' },
+        stacks: { data: 'ProducerSyncData', sync: 'ProducerSyncSync', ingest: 'ProducerSyncIngest', feed: 'ProducerSyncFeed' },
         stateMachine: 'ProducerSync-Sync',
         dashboard: 'ProducerSync',
         webhookApi: 'WebhookApi',
@@ -29,7 +29,7 @@ describe('deploymentNames', () => {
 
   it('applies a platform team\'s own names over the stage names', () => {
     const names = deploymentNames('prod', { stacks: { data: 'team-prod-producersync-data' }, dashboard: 'team-producersync' });
-    expect(names.stacks).toEqual({ data: 'team-prod-producersync-data', sync: 'ProducerSync-prod-Sync', ingest: 'ProducerSync-prod-Ingest' });
+    expect(names.stacks).toEqual({ data: 'team-prod-producersync-data', sync: 'ProducerSync-prod-Sync', ingest: 'ProducerSync-prod-Ingest', feed: 'ProducerSync-prod-Feed' });
     expect(names.dashboard).toBe('team-producersync');
     expect(names.stateMachine).toBe('ProducerSync-prod-SyncRun');
     expect(deploymentNames(undefined, { stateMachine: '' }).stateMachine).toBe('ProducerSync-Sync');

@@ -1,58 +1,71 @@
-import { DynamoDBClient, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoNpnStatusStore, type NpnStatusChange, type NpnStatusStore } from '#dispatcher/npn-status';
+import { typeShardOf } from '#sync/change-index';
+import { countRequests } from './support/dispatcher-fixtures.ts';
 import { createDataTable, readStream, scanAll } from './sync-fixtures.ts';
 
 const admin = new DynamoDBClient({});
 let tableName: string;
 let statuses: NpnStatusStore;
 
+const CHANGED_AT = '2025-07-24T12:00:01.000Z';
+
 beforeAll(async () => {
   tableName = await createDataTable(admin);
-  statuses = createDynamoNpnStatusStore({ client: admin, tableName });
+  statuses = createDynamoNpnStatusStore({ client: admin, tableName, now: () => Date.parse(CHANGED_AT) });
 });
 
 const change = (npn: string, status: NpnStatusChange['status'], eventId: string, eventTimestamp: string): NpnStatusChange => ({ npn, status, eventId, eventTimestamp });
 
-/** Counts the requests a client sends, by command. */
-function countingClient(): { client: DynamoDBClient; sent: Record<string, number> } {
-  const client = new DynamoDBClient({});
-  const sent: Record<string, number> = {};
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      sent[context.commandName!] = (sent[context.commandName!] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize' },
-  );
-  return { client, sent };
-}
-
 describe('NPN status store', () => {
   it('writes a status change once, ignores a repeat, and lets no older event undo a newer one', async () => {
     const npn = '15645555';
-    expect(await statuses.write([change(npn, 'ACTIVE', 'e1', '2025-07-24T10:00:00.000Z')])).toEqual(['written']);
-    expect(await statuses.write([change(npn, 'ACTIVE', 'e1-again', '2025-07-24T10:00:00.000Z')])).toEqual(['unchanged']);
-    expect(await statuses.write([change(npn, 'DEACTIVATED', 'e2', '2025-07-24T12:00:00.000Z')])).toEqual(['written']);
+    expect(await statuses.write({ npn, status: 'ACTIVE', eventId: 'e1', eventTimestamp: '2025-07-24T10:00:00.000Z' })).toBe('written');
+    expect(await statuses.write({ npn, status: 'ACTIVE', eventId: 'e1-again', eventTimestamp: '2025-07-24T10:00:00.000Z' })).toBe('unchanged');
+    expect(await statuses.write({ npn, status: 'DEACTIVATED', eventId: 'e2', eventTimestamp: '2025-07-24T12:00:00.000Z' })).toBe('written');
     // An activation generated before that deactivation arrives late.
-    expect(await statuses.write([change(npn, 'ACTIVE', 'e0', '2025-07-24T11:00:00.000Z')])).toEqual(['superseded']);
+    expect(await statuses.write({ npn, status: 'ACTIVE', eventId: 'e0', eventTimestamp: '2025-07-24T11:00:00.000Z' })).toBe('superseded');
 
     const items = (await scanAll(admin, tableName)).filter((item) => item.npn === npn);
     expect(items).toEqual([
-      { pk: `NPN#${npn}`, sk: 'STATUS', recordType: 'npnStatus', npn, status: 'DEACTIVATED', statusDate: '2025-07-24', eventId: 'e2', eventTimestamp: '2025-07-24T12:00:00.000Z' },
+      {
+        pk: `NPN#${npn}`,
+        sk: 'STATUS',
+        recordType: 'npnStatus',
+        npn,
+        status: 'DEACTIVATED',
+        statusDate: '2025-07-24',
+        eventId: 'e2',
+        eventTimestamp: '2025-07-24T12:00:00.000Z',
+        // In the change index: its shard, and the time of the write (the store's clock).
+        typeShard: typeShardOf('npnStatus', `NPN#${npn}`, 'STATUS'),
+        changedAt: CHANGED_AT,
+      },
     ]);
     const changes = (await readStream(admin, tableName)).filter((r) => r.dynamodb?.Keys?.pk?.S === `NPN#${npn}`);
     expect(changes.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY']);
   });
 
+  it('reads the stored statuses of many NPNs at once (more than one batch)', async () => {
+    const npns = Array.from({ length: 150 }, (_, i) => String(500_000 + i));
+    for (const npn of npns.slice(0, 120)) await statuses.write({ npn, status: Number(npn) % 2 ? 'ACTIVE' : 'DEACTIVATED', eventId: 'e', eventTimestamp: '2025-07-24T10:00:00.000Z' });
+    const found = await statuses.statuses([...npns, npns[0]!]);
+    expect(found.size).toBe(120);
+    expect(found.get('500001')).toBe('ACTIVE');
+    expect(found.get('500000')).toBe('DEACTIVATED');
+    expect(found.has('500149')).toBe(false);
+  });
+
   it('writes hundreds of NPNs 100 to a transaction, and a transaction a refused condition cancelled is sent again without it', async () => {
     const npns = Array.from({ length: 250 }, (_, i) => String(7_000_000 + i));
     // 7000010 is already active (a repeat), 7000020 was deactivated by a newer event.
-    await statuses.write([change('7000010', 'ACTIVE', 'old', '2025-07-24T09:00:00.000Z'), change('7000020', 'DEACTIVATED', 'newer', '2025-07-24T13:00:00.000Z')]);
-    const { client, sent } = countingClient();
+    await statuses.writeAll([change('7000010', 'ACTIVE', 'old', '2025-07-24T09:00:00.000Z'), change('7000020', 'DEACTIVATED', 'newer', '2025-07-24T13:00:00.000Z')]);
+    const client = new DynamoDBClient({});
+    const sent = countRequests(client).byCommand;
     const counted = createDynamoNpnStatusStore({ client, tableName });
-    const outcomes = await counted.write(npns.map((npn) => change(npn, 'ACTIVE', 'wave', '2025-07-24T12:00:00.000Z')));
+    const outcomes = await counted.writeAll(npns.map((npn) => change(npn, 'ACTIVE', 'wave', '2025-07-24T12:00:00.000Z')));
     expect(outcomes.filter((o) => o === 'written')).toHaveLength(248);
     expect(outcomes[10]).toBe('unchanged');
     expect(outcomes[20]).toBe('superseded');
@@ -69,7 +82,7 @@ describe('NPN status store', () => {
   });
 
   it('refuses two changes of the same NPN in one call, and falls back to single writes after repeated conflicts', async () => {
-    await expect(statuses.write([change('1', 'ACTIVE', 'a', '2025-07-24T10:00:00.000Z'), change('1', 'DEACTIVATED', 'b', '2025-07-24T11:00:00.000Z')])).rejects.toThrow(/distinct NPNs/);
+    await expect(statuses.writeAll([change('1', 'ACTIVE', 'a', '2025-07-24T10:00:00.000Z'), change('1', 'DEACTIVATED', 'b', '2025-07-24T11:00:00.000Z')])).rejects.toThrow(/distinct NPNs/);
     // A client whose transactions are always cancelled by conflicts (as a busy item would).
     const client = new DynamoDBClient({});
     let transactions = 0;
@@ -77,7 +90,6 @@ describe('NPN status store', () => {
       (next, context) => async (args) => {
         if (context.commandName === TransactWriteItemsCommand.name) {
           transactions++;
-          const { TransactionCanceledException } = await import('@aws-sdk/client-dynamodb');
           const items = (args.input as { TransactItems: unknown[] }).TransactItems;
           throw new TransactionCanceledException({ message: 'conflict', $metadata: {}, CancellationReasons: items.map(() => ({ Code: 'TransactionConflict' })) });
         }
@@ -86,7 +98,7 @@ describe('NPN status store', () => {
       { step: 'initialize' },
     );
     const busy = createDynamoNpnStatusStore({ client, tableName });
-    const outcomes = await busy.write([change('8000001', 'ACTIVE', 'c', '2025-07-24T10:00:00.000Z'), change('8000002', 'ACTIVE', 'c', '2025-07-24T10:00:00.000Z')]);
+    const outcomes = await busy.writeAll([change('8000001', 'ACTIVE', 'c', '2025-07-24T10:00:00.000Z'), change('8000002', 'ACTIVE', 'c', '2025-07-24T10:00:00.000Z')]);
     expect(outcomes).toEqual(['written', 'written']);
     expect(transactions).toBe(4);
     await admin.send(new PutItemCommand({ TableName: tableName, Item: marshall({ pk: 'NPN#8000003', sk: 'licenses#1', npn: '8000003' }) }));

@@ -1,6 +1,7 @@
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { typeShardOf } from '#sync/change-index';
 import { batchWriteBaseline, createDynamoRecordStore } from '#sync/dynamo-record-store';
 import { createDynamoQuarantine } from '#sync/quarantine';
 import type { DataItem } from '#sync/record-store';
@@ -42,6 +43,8 @@ const lic = (id: number, updatedAt: string, extra: Record<string, unknown> = {})
 
 let dataTable: string;
 let controlTable: string;
+/** The record store's clock (changedAt). */
+let clockMs = Date.parse('2025-07-25T10:00:00.000Z');
 const admin = new DynamoDBClient({});
 
 async function freshStore(rewrite?: (command: string, output: Record<string, unknown>) => void) {
@@ -51,6 +54,7 @@ async function freshStore(rewrite?: (command: string, output: Record<string, unk
     client,
     tableName: dataTable,
     quarantine: createDynamoQuarantine({ client, tableName: controlTable, runId: 'run-1' }),
+    now: () => clockMs,
   });
   return { store, sent };
 }
@@ -66,7 +70,10 @@ describe('DynamoRecordStore', () => {
     expect(await store.applyPage('licenses', page)).toEqual({ inserted: 3, modified: 0, unchanged: 0, deleted: 0, stale: 0, quarantined: 0 });
     const items = await scanAll(admin, dataTable);
     expect(items).toHaveLength(3);
-    expect(items.find((i) => i.sk === 'licenses#1')).toEqual({ ...(validateRecord('licenses', page[0]) as { item: DataItem }).item });
+    const { changedAt, ...stored } = items.find((i) => i.sk === 'licenses#1')!;
+    expect(stored).toEqual({ ...(validateRecord('licenses', page[0]) as { item: DataItem }).item });
+    // changedAt: the time of the write, from the store's clock.
+    expect(changedAt).toBe('2025-07-25T10:00:00.000Z');
 
     const putsBefore = sent.PutItemCommand ?? 0;
     const streamBefore = await readStream(admin, dataTable);
@@ -111,6 +118,39 @@ describe('DynamoRecordStore', () => {
     ]);
     // Still deleted and changed again: an ordinary modification, not a second deletion.
     expect(await store.applyPage('licenses', [lic(1, '2024-01-06', { niprDeleted: true })])).toMatchObject({ modified: 1, deleted: 0 });
+  });
+
+  it('clears a reconcile mark when the source returns the record again, and indexes an item written before the change index, each once', async () => {
+    const { store, sent } = await freshStore();
+    await store.applyPage('licenses', [lic(1, '2024-01-01'), lic(2, '2024-01-01')]);
+    const key = (id: number) => ({ pk: { S: `NPN#${10000000 + (id % 3)}` }, sk: { S: `licenses#${id}` } });
+    // 1: marked missing by a reconcile; 2: as 0.1.0 wrote it (no typeShard, no changedAt).
+    await admin.send(
+      new UpdateItemCommand({
+        TableName: dataTable,
+        Key: key(1),
+        UpdateExpression: 'SET missingFromSource = :m',
+        ExpressionAttributeValues: { ':m': { M: { reason: { S: 'notReturnedBySource' }, since: { S: '2025-07-20T06:00:00.000Z' }, runId: { S: 'rec-1' } } } },
+      }),
+    );
+    await admin.send(new UpdateItemCommand({ TableName: dataTable, Key: key(2), UpdateExpression: 'REMOVE typeShard, changedAt' }));
+    const streamBefore = (await readStream(admin, dataTable)).length;
+    clockMs += 86_400_000;
+
+    expect(await store.applyPage('licenses', [lic(1, '2024-01-01'), lic(2, '2024-01-01')])).toEqual({ inserted: 0, modified: 2, unchanged: 0, deleted: 0, stale: 0, quarantined: 0 });
+    const items = new Map((await scanAll(admin, dataTable)).map((i) => [i.id, i]));
+    expect(items.get(1)?.missingFromSource).toBeUndefined();
+    expect(items.get(1)?.changedAt).toBe('2025-07-26T10:00:00.000Z');
+    expect(items.get(2)).toMatchObject({ typeShard: typeShardOf('licenses', 'NPN#10000002', 'licenses#2'), changedAt: '2025-07-26T10:00:00.000Z' });
+    const stream = (await readStream(admin, dataTable)).slice(streamBefore);
+    expect(streamSummary(stream)).toEqual(['MODIFY NPN#10000001/licenses#1', 'MODIFY NPN#10000002/licenses#2']);
+    // The record itself is the same: consumers keyed on pk + sk + contentHash see nothing new.
+    expect(stream.map((r) => r.dynamodb?.NewImage?.contentHash?.S)).toEqual(stream.map((r) => r.dynamodb?.OldImage?.contentHash?.S));
+
+    const puts = sent.PutItemCommand;
+    expect(await store.applyPage('licenses', [lic(1, '2024-01-01'), lic(2, '2024-01-01')])).toMatchObject({ unchanged: 2, modified: 0 });
+    expect(sent.PutItemCommand).toBe(puts);
+    clockMs -= 86_400_000;
   });
 
   it('quarantines bad records with their reason and stores the rest of the page', async () => {

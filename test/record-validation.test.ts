@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { contentHash } from '#sync/content-hash';
-import { MISSING_UPDATED_AT, validateRecord } from '#sync/record-validation';
+import { typeShardOf } from '#sync/change-index';
+import { MISSING_UPDATED_AT, recordKey, validateRecord } from '#sync/record-validation';
 
 const license = { id: 1234567, npn: '18551108', forState: 'AL', updatedAt: '2024-12-02', niprDeleted: false, licenseLoas: [{ id: 1, loa: 'Property' }] };
 
@@ -18,9 +19,19 @@ describe('validateRecord', () => {
         updatedAt: '2024-12-02',
         deleted: false,
         contentHash: contentHash(license),
+        typeShard: typeShardOf('licenses', 'NPN#18551108', 'licenses#1234567'),
         record: license,
       },
     });
+    expect(typeShardOf('licenses', 'NPN#18551108', 'licenses#1234567')).toMatch(/^licenses#(0\d|1[0-5])$/);
+  });
+
+  it('reads the key of a record by the same rules, or none', () => {
+    expect(recordKey('licenses', license)).toEqual({ pk: 'NPN#18551108', sk: 'licenses#1234567' });
+    expect(recordKey('entities', { id: 5, npn: 15645555 })).toEqual({ pk: 'NPN#15645555', sk: 'entities#5' });
+    expect(recordKey('licenses', { ...license, id: '1234567' })).toBeUndefined();
+    expect(recordKey('licenses', { ...license, npn: '12A4' })).toBeUndefined();
+    expect(recordKey('licenses', null)).toBeUndefined();
   });
 
   it('maps niprDeleted to deleted, a numeric npn to its digits, and a missing updatedAt to the sentinel', () => {

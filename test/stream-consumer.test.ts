@@ -40,7 +40,7 @@ const license = (overrides: Record<string, unknown> = {}) => ({
 });
 
 describe('example stream consumer', () => {
-  it('classifies inserts, updates, soft deletes, restores, removals and NPN status changes from a real stream', async () => {
+  it('classifies inserts, updates, soft deletes, restores, reconcile marks, removals and NPN status changes from a real stream', async () => {
     const table = `stream-${randomUUID().slice(0, 8)}`;
     const { DataTable: created } = await createTablesFromTemplates(await appTemplates(), { DataTable: table }, { dynamo });
     const put = (item: Record<string, unknown>) => dynamo.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
@@ -48,11 +48,13 @@ describe('example stream consumer', () => {
     await put(license({ updatedAt: '2025-07-24', contentHash: 'b'.repeat(64) }));
     await put(license({ updatedAt: '2025-07-25', deleted: true, record: { id: 1234567, niprDeleted: true } }));
     await put(license({ updatedAt: '2025-07-26', deleted: false }));
+    await put(license({ updatedAt: '2025-07-26', deleted: false, missingFromSource: { reason: 'notReturnedBySource', since: '2025-07-27T06:00:00.000Z', runId: 'reconcile-1' } }));
+    await put(license({ updatedAt: '2025-07-26', deleted: false }));
     await put({ pk: 'NPN#15645555', sk: 'STATUS', recordType: 'npnStatus', npn: '15645555', status: 'DEACTIVATED', statusDate: '2025-07-27', eventId: 'evt_1' });
     await dynamo.send(new DeleteItemCommand({ TableName: table, Key: marshall({ pk: 'NPN#15645555', sk: 'licenses#1234567' }) }));
 
     const records = await lambdaStreamRecords(created!.streamArn!);
-    expect(records.map((r) => classify(r).kind)).toEqual(['created', 'updated', 'soft-deleted', 'restored', 'npn-status', 'removed']);
+    expect(records.map((r) => classify(r).kind)).toEqual(['created', 'updated', 'soft-deleted', 'restored', 'missing-from-source', 'returned', 'npn-status', 'removed']);
     const softDelete = classify(records[2]!);
     expect(softDelete).toMatchObject({ pk: 'NPN#15645555', sk: 'licenses#1234567', recordType: 'licenses', npn: '15645555', eventName: 'MODIFY' });
     expect(softDelete.oldItem?.deleted).toBe(false);
@@ -61,7 +63,7 @@ describe('example stream consumer', () => {
     const info = vi.spyOn(logger, 'info');
     expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
     expect(info).toHaveBeenCalledTimes(records.length);
-    expect(info.mock.calls[4]?.[1]).toMatchObject({ kind: 'npn-status', status: 'DEACTIVATED', statusDate: '2025-07-27' });
+    expect(info.mock.calls[6]?.[1]).toMatchObject({ kind: 'npn-status', status: 'DEACTIVATED', statusDate: '2025-07-27' });
   });
 
   it('reports the first failing record so Lambda retries from there in order', async () => {

@@ -4,6 +4,7 @@ import { createProducerSyncClient } from '#producersync/client';
 import { DEFAULT_SYNC_ENDPOINTS, type EndpointName } from '#producersync/endpoints';
 import { createLocalRateBudget } from '#producersync/rate-budget';
 import { startSimulator, type Simulator } from '#sim/server';
+import { typeShardOf } from '#sync/change-index';
 import { contentHash } from '#sync/content-hash';
 import type { CheckpointStore } from '#sync/checkpoint';
 import type { SyncPagesEvent, SyncPagesResult } from '#sync/events';
@@ -85,6 +86,8 @@ async function expectTableEqualsTruth(tables: Tables, endpoint: EndpointName): P
       updatedAt: record.updatedAt,
       deleted: record.niprDeleted === true,
       contentHash: contentHash(record),
+      typeShard: typeShardOf(endpoint, `NPN#${record.npn as string}`, `${endpoint}#${record.id as number}`),
+      changedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
       record,
     });
   }

@@ -11,7 +11,8 @@ import { contentHash } from '#sync/content-hash';
 import { handler as finalize } from '#sync/finalize';
 import { handler as syncPagesHandler } from '#sync/sync-pages';
 import { provisionTestResources, useLocalAws, type LocalAws, type TestResources } from './support/local-aws.ts';
-import { readStream, scanAll, streamSummary } from './sync-fixtures.ts';
+import { createDynamoWatermarkStore } from '#sync/watermark';
+import { createControlTable, readStream, scanAll, streamSummary } from './sync-fixtures.ts';
 
 const PAGE_SIZE = 25;
 
@@ -147,6 +148,45 @@ describe('the synthesized sync state machine with the real handlers', () => {
     const record = await runRecord(`sm-day-${day.runDate}`);
     expect(record).toMatchObject({ status: 'SUCCEEDED', mode: 'incremental', runDate: day.runDate });
     expect(record.totals.inserted + record.totals.modified + record.totals.deleted).toBe(expected.length);
+  });
+
+  it('reconciles: the drift an incremental cannot see is written, NPN statuses come from the subscription list, corrections are counted, the watermark moves to the newest date read', async () => {
+    const license = sim.groundTruth('licenses')[0]!;
+    const noBump = sim.changeWithoutBump('licenses', [license.id as number]);
+    expect(noBump).toEqual([{ endpoint: 'licenses', id: license.id }]);
+    const streamBefore = (await readStream(dynamo(), dataTable)).length;
+    const run = await runStateMachine(asl, { mode: 'reconcile' }, { handlers: handlers(), executionName: 'sm-reconcile' });
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    await expectTableEqualsTruth();
+
+    const record = (await runRecord('sm-reconcile')) as RunItem & { totals: Counts & { corrected: number }; watermark: unknown; endpoints: Record<string, Counts & { corrected: number }> };
+    const subscribed = sim.subscribedNpns().length;
+    expect(record).toMatchObject({ status: 'SUCCEEDED', mode: 'reconcile', failedEndpoints: [] });
+    expect(Object.keys(record.endpoints).sort()).toEqual([...DEFAULT_SYNC_ENDPOINTS, 'npnStatus'].sort());
+    expect(record.endpoints.licenses).toMatchObject({ modified: 1, inserted: 0, deleted: 0, marked: 0, corrected: 1 });
+    expect(record.endpoints.npnStatus).toMatchObject({ recordsSeen: subscribed, inserted: subscribed, corrected: subscribed });
+    expect(record.totals.corrected).toBe(1 + subscribed);
+    expect(record.watermark).toEqual({ target: sim.today, advanced: true, value: sim.today });
+    // The stream: the one no-bump change and one status item per subscribed NPN, nothing else.
+    const stream = (await readStream(dynamo(), dataTable)).slice(streamBefore);
+    expect(streamSummary(stream)).toEqual(
+      [`MODIFY NPN#${license.npn as string}/licenses#${license.id as number}`, ...sim.subscribedNpns().map((npn) => `INSERT NPN#${npn}/STATUS`)].sort(),
+    );
+  });
+
+  it('ends a run Prepare skipped (another initial load in flight) at once, recorded as SKIPPED', async () => {
+    const fresh = await createControlTable(dynamo());
+    const previous = process.env.CONTROL_TABLE_NAME;
+    process.env.CONTROL_TABLE_NAME = fresh;
+    try {
+      await createDynamoWatermarkStore({ client: dynamo(), tableName: fresh }).claimInitialLoad({ runId: 'initial-1', startedAt: new Date().toISOString() }, Date.now());
+      const run = await runStateMachine(asl, { mode: 'catchUp' }, { handlers: handlers(), executionName: 'sm-skipped' });
+      expect(run.status, run.cause).toBe('SUCCEEDED');
+      expect(run.output).toMatchObject({ skipped: 'another initial load (initial-1) is in flight', endpoints: [] });
+      expect(run.invocations).toEqual({ PrepareFunction: 1 });
+    } finally {
+      process.env.CONTROL_TABLE_NAME = previous;
+    }
   });
 
   it('resumes an endpoint that failed past its retries in ResumeFailed and records the run as succeeded', async () => {

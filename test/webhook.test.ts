@@ -3,7 +3,7 @@ import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { Webhook } from 'svix';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { logger } from '#commons/logger';
 import { applyEnv, localAwsEnv } from '#local/aws-env';
 import { startSqs } from '#local/fauxqs';
@@ -13,24 +13,9 @@ import type { LocalService } from '#local/dynamodb-local';
 import { lambdaContext } from '#local/lambda-context';
 import { createWebhookHandler, handler as defaultHandler, MAX_BODY_BYTES, type WebhookRequest, type WebhookResponse } from '#webhook/handler';
 import { createSigningSecretStore } from '#webhook/signing-secret';
-import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
+import { captureLogLines, captureMetricLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
 
 logger.setLogLevel('SILENT');
-
-/** EMF lines the metrics module writes to stdout while `work` runs (kept off the test output). */
-async function emfLines(work: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    if (String(chunk).includes('"CloudWatchMetrics"')) lines.push(String(chunk));
-    return true;
-  });
-  try {
-    await work();
-  } finally {
-    spy.mockRestore();
-  }
-  return lines;
-}
 
 const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 
@@ -142,20 +127,20 @@ describe('webhook handler', () => {
   ])('rejects %s with 401 and queues nothing', async (_name, headersFor) => {
     const body = sample();
     let res: Awaited<ReturnType<typeof post>> | undefined;
-    const metrics = await emfLines(async () => {
+    const metrics = await captureMetricLines(async () => {
       res = await post(body, headersFor(body));
     });
     expect(res).toEqual({ status: 401, json: { accepted: false, error: 'invalid signature' } });
     expect(await queued()).toHaveLength(0);
     expect(metrics).toHaveLength(1);
-    expect(JSON.parse(metrics[0]!)).toMatchObject({ WebhookVerifyFailures: 1 });
+    expect(metrics[0]).toMatchObject({ WebhookVerifyFailures: 1 });
   });
 
   it('rejects a tampered body with 401', async () => {
     const body = sample();
     const headers = signedHeaders(body);
     let status = 0;
-    await emfLines(async () => {
+    await captureMetricLines(async () => {
       status = (await post(body.replace('2025-07-24', '2025-07-25'), headers)).status;
     });
     expect(status).toBe(401);
@@ -173,7 +158,7 @@ describe('webhook handler', () => {
     const signedOld = sample();
     expect((await post(signedOld, signedHeaders(signedOld, { secret: oldSecret }))).status).toBe(202);
     const stranger = sample();
-    await emfLines(async () => {
+    await captureMetricLines(async () => {
       expect((await post(stranger, signedHeaders(stranger, { secret: newSecret() }))).status).toBe(401);
     });
     expect(await queued()).toHaveLength(3);

@@ -12,6 +12,7 @@ import { loadHandlers } from '#local/handlers';
 import { runStateMachine, type Asl, type LambdaHandler } from '#local/state-machine';
 import { mapWithConcurrency } from '#sync/concurrency';
 import { batchWriteBaseline } from '#sync/dynamo-record-store';
+import { typeShardOf } from '#sync/change-index';
 import { dataKey, type DataItem } from '#sync/record-store';
 import { countDynamoTraffic } from './dynamo-counter.ts';
 import { estimateHistory } from './history.ts';
@@ -79,14 +80,16 @@ async function baseline(request: BaselineRequest): Promise<BaselineStats> {
 function plainItem(endpoint: DataItem['recordType'], record: Record<string, unknown>): DataItem {
   const npn = String(record.npn);
   const id = Number(record.id);
+  const key = dataKey(npn, endpoint, id);
   return {
-    ...dataKey(npn, endpoint, id),
+    ...key,
     recordType: endpoint,
     npn,
     id,
     updatedAt: String(record.updatedAt),
     deleted: record.niprDeleted === true,
     contentHash: '',
+    typeShard: typeShardOf(endpoint, key.pk, key.sk),
     record,
   };
 }

@@ -12,3 +12,8 @@ export function isCalendarDate(value: unknown): value is string {
   const date = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
 }
+
+/** The `yyyy-MM-dd` (UTC) of an epoch-ms time, `days` later. */
+export function utcDay(ms: number, days = 0): string {
+  return new Date(ms + days * 86_400_000).toISOString().slice(0, 10);
+}

@@ -8,11 +8,13 @@
 import { resetDynamoClient } from '#commons/dynamo-client';
 import { resetSecretsClient } from '#commons/secrets-client';
 import { resetSfnClient } from '#commons/sfn-client';
+import { resetSnsClient } from '#commons/sns-client';
 import { resetSqsClient } from '#commons/sqs-client';
 
 export { dynamoClient } from '#commons/dynamo-client';
 export { secretsClient } from '#commons/secrets-client';
 export { sfnClient } from '#commons/sfn-client';
+export { snsClient } from '#commons/sns-client';
 export { sqsClient } from '#commons/sqs-client';
 
 /** Drops every cached client (tests that point the process at a new local endpoint). */
@@ -21,4 +23,5 @@ export function resetClients(): void {
   resetSqsClient();
   resetSecretsClient();
   resetSfnClient();
+  resetSnsClient();
 }

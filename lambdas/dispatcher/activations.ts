@@ -98,7 +98,7 @@ function nextStep(work: readonly ActivationWork[], size: number): { changes: Npn
  * pending group per MAX_BACKFILL_NPNS of those still active. Returns the first execution, if one started.
  */
 async function activationStep(deps: DispatcherDeps, changes: NpnStatusChange[], nowMs: number): Promise<string | undefined> {
-  const outcomes: StatusWriteOutcome[] = await deps.npnStatus.write(changes);
+  const outcomes: StatusWriteOutcome[] = await deps.npnStatus.writeAll(changes);
   const active = changes.filter((_, i) => outcomes[i] !== 'superseded').map((c) => c.npn);
   if (active.length < changes.length) {
     const superseded = changes.filter((_, i) => outcomes[i] === 'superseded').map((c) => c.npn);
@@ -151,7 +151,7 @@ export async function activate(deps: DispatcherDeps, groups: readonly EventGroup
   // Everything already handled by an earlier delivery is only marked done.
   await noteProgress(deps, work.filter((item) => item.done === item.npns.length), failed);
 
-  const nowMs = Date.now();
+  const nowMs = deps.now();
   for (;;) {
     const { changes, taken } = nextStep(work, STEP_NPNS);
     if (changes.length === 0) break;
@@ -196,7 +196,7 @@ export async function deactivate(deps: DispatcherDeps, group: EventGroup, failed
         return;
       }
       const step = npns.slice(done, done + STEP_NPNS);
-      const outcomes = await deps.npnStatus.write(step.map((npn) => ({ npn, status: 'DEACTIVATED' as const, eventId: event.eventId, eventTimestamp: event.timestamp })));
+      const outcomes = await deps.npnStatus.writeAll(step.map((npn) => ({ npn, status: 'DEACTIVATED' as const, eventId: event.eventId, eventTimestamp: event.timestamp })));
       for (const outcome of outcomes) statusItems[outcome]++;
       done += step.length;
       if (done < npns.length) await deps.dedup.saveProgress(event.eventId, done);
@@ -241,7 +241,7 @@ interface Regrouped {
  * NPN but the status reads, 100 NPNs a request), and backfills their NPNs again in new groups of
  * MAX_BACKFILL_NPNS under the time budget.
  */
-export async function retryPendingActivations(deps: DispatcherDeps, nowMs = Date.now()): Promise<RetrySummary> {
+export async function retryPendingActivations(deps: DispatcherDeps, nowMs = deps.now()): Promise<RetrySummary> {
   const summary: RetrySummary = { groups: 0, resolved: 0, deactivated: 0, gaveUp: 0, waiting: 0, retried: 0, executions: [], more: false };
   const due: PendingGroup[] = [];
   let pooled = 0;

@@ -24,14 +24,23 @@ export interface Claim {
   npnsDone: number;
 }
 
+/** What the dispatcher did with an event, recorded on its dedup item. */
+export interface EventOutcome {
+  /** The execution it started, if any. */
+  executionArn?: string;
+  /** `started` a run, or `skipped` it (with the `reason`, e.g. a runDate not newer than the watermark). */
+  outcome?: 'started' | 'skipped';
+  reason?: string;
+}
+
 /** Where event claims are kept. */
 export interface EventDedup {
   /** Claims the event (PENDING) unless it is DONE; keeps the progress an earlier delivery noted. */
   claim(eventId: string, type: string): Promise<Claim>;
   /** Notes that the first `npnsDone` NPNs of a claimed event are handled. */
   saveProgress(eventId: string, npnsDone: number): Promise<void>;
-  /** Marks the event DONE, with the execution it started if any. */
-  markDone(eventId: string, details?: { executionArn?: string }): Promise<void>;
+  /** Marks the event DONE, with what was done (the execution it started, or why it started nothing). */
+  markDone(eventId: string, details?: EventOutcome): Promise<void>;
 }
 
 /** Options of `createDynamoEventDedup`. */
@@ -86,9 +95,11 @@ export function createDynamoEventDedup({ client, tableName, now = Date.now }: Dy
     async markDone(eventId, details = {}) {
       const values: Record<string, unknown> = { ':done': 'DONE', ':doneAt': new Date(now()).toISOString() };
       let update = 'SET #status = :done, doneAt = :doneAt';
-      if (details.executionArn) {
-        update += ', executionArn = :arn';
-        values[':arn'] = details.executionArn;
+      for (const name of ['executionArn', 'outcome', 'reason'] as const) {
+        const value = details[name];
+        if (value === undefined) continue;
+        update += `, ${name} = :${name}`;
+        values[`:${name}`] = value;
       }
       await client.send(
         new UpdateItemCommand({

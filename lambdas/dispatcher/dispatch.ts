@@ -5,6 +5,7 @@
  */
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { logger, withCorrelationId } from '#commons/logger';
+import { publishCounts } from '#commons/metrics';
 import { activate, deactivate } from '#dispatcher/activations';
 import { onceForEvent } from '#dispatcher/dedup';
 import type { DispatcherDeps } from '#dispatcher/deps';
@@ -13,12 +14,24 @@ import { runExecutionName } from '#dispatcher/execution-name';
 import type { QueuedEvent } from '#webhook/queue-message';
 import { EVENT_TYPES, runDateOf } from '#webhook/webhook-event';
 
-/** updates_available: one sync execution for the event's `runDate`. */
+/**
+ * updates_available: one incremental run for the event's `runDate` (it reads from the watermark, so a
+ * lost day is caught up). An event whose runDate is not newer than the watermark (the portal's test
+ * event, a very late redelivery) is acknowledged and recorded with its reason, and starts nothing.
+ */
 async function startRun(deps: DispatcherDeps, event: QueuedEvent): Promise<void> {
   const runDate = runDateOf(event.data);
   await onceForEvent(deps.dedup, event, async () => {
-    const { executionArn, alreadyStarted } = await deps.executions.start(runExecutionName(runDate, event.eventId), { runDate });
-    await deps.dedup.markDone(event.eventId, { executionArn });
+    const { watermark } = await deps.watermarks.load();
+    if (watermark !== undefined && runDate <= watermark) {
+      const reason = `runDate ${runDate} is not newer than the watermark ${watermark}`;
+      await deps.dedup.markDone(event.eventId, { outcome: 'skipped', reason });
+      publishCounts({ EventsSkipped: 1 });
+      logger.info('event acknowledged without a pull', { runDate, watermark, reason });
+      return;
+    }
+    const { executionArn, alreadyStarted } = await deps.executions.start(runExecutionName(runDate, event.eventId), { mode: 'incremental', runDate });
+    await deps.dedup.markDone(event.eventId, { executionArn, outcome: 'started' });
     logger.info('sync execution started', { executionArn, alreadyStarted, runDate });
   });
 }

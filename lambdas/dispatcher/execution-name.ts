@@ -35,3 +35,12 @@ export function backfillExecutionName(kind: 'activation' | 'activation-retry', d
   const digest = sha256Hex(attempt === undefined ? sorted : `${sorted}#${attempt}`);
   return `${kind}-${day}-${digest}`.slice(0, MAX_EXECUTION_NAME_LENGTH);
 }
+
+/**
+ * The run a schedule starts, one per period so a retried scheduled invocation asks for the same name:
+ * `catch-up-<yyyy-MM-dd>T<HH>` (hourly check) or `reconcile-<yyyy-MM-dd>` (weekly), UTC.
+ */
+export function scheduledExecutionName(kind: 'catch-up' | 'reconcile', nowMs: number): string {
+  const iso = new Date(nowMs).toISOString();
+  return kind === 'catch-up' ? `catch-up-${iso.slice(0, 13)}` : `reconcile-${iso.slice(0, 10)}`;
+}

@@ -7,7 +7,6 @@
  * time (docs/ARCHITECTURE.md, "Pending activations").
  */
 import {
-  BatchGetItemCommand,
   ConditionalCheckFailedException,
   PutItemCommand,
   TransactionCanceledException,
@@ -18,6 +17,8 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { chunked } from '#commons/chunked';
 import { backoffDelayMs, sleep } from '#producersync/retry';
+import { batchGetItems } from '#sync/batch-get';
+import { typeShardOf } from '#sync/change-index';
 import { mapWithConcurrency } from '#sync/concurrency';
 
 /** The status an activation or deactivation event sets. */
@@ -30,7 +31,15 @@ export interface NpnStatusChange {
   eventId: string;
   /** ISO 8601 time the event was generated; orders deliveries that Svix may send out of order. */
   eventTimestamp: string;
+  /** Why, when no webhook said so: `reconcile` (the subscription list disagreed). */
+  reason?: 'reconcile';
 }
+
+/** The `recordType` of NPN status items (and their change-index type). */
+export const NPN_STATUS_RECORD_TYPE = 'npnStatus';
+
+/** The data-table key of an NPN's status item. */
+export const statusKey = (npn: string) => ({ pk: `NPN#${npn}`, sk: 'STATUS' });
 
 /**
  * - `written`: the status changed and the item was written (one stream event);
@@ -41,12 +50,11 @@ export type StatusWriteOutcome = 'written' | 'unchanged' | 'superseded';
 
 /** Where NPN statuses are kept. */
 export interface NpnStatusStore {
-  /**
-   * Writes each status iff it changes and its event is newer than the one that set the stored status;
-   * returns each change's outcome, in order. The NPNs must be distinct.
-   */
-  write(changes: readonly NpnStatusChange[]): Promise<StatusWriteOutcome[]>;
-  /** The stored status of each NPN that has a status item (eventually consistent reads, 100 NPNs a request). */
+  /** Writes the status iff it changes and the event is newer than the one that set the stored status. */
+  write(change: NpnStatusChange): Promise<StatusWriteOutcome>;
+  /** `write` of many NPNs (distinct), 100 to a transaction; each change's outcome, in order. */
+  writeAll(changes: readonly NpnStatusChange[]): Promise<StatusWriteOutcome[]>;
+  /** The stored status of each NPN that has a status item (100 NPNs a request). */
   statuses(npns: readonly string[]): Promise<Map<string, NpnStatus>>;
 }
 
@@ -57,14 +65,14 @@ export interface DynamoNpnStatusStoreOptions {
   tableName: string;
   /** TransactWriteItems (of up to 100 NPNs) in flight at once. @default 8 */
   concurrency?: number;
+  /** Clock of `changedAt` (epoch ms). @default Date.now */
+  now?: () => number;
 }
 
-/** DynamoDB's limits: actions per TransactWriteItems, keys per BatchGetItem. */
+/** DynamoDB's limit of actions per TransactWriteItems. */
 const TRANSACTION_MAX_ITEMS = 100;
-const BATCH_GET_MAX_KEYS = 100;
 /** Transactions cancelled by conflicts or throttling are sent again this often, then the rest go one PutItem each. */
 const MAX_TRANSACTION_ROUNDS = 4;
-const MAX_BATCH_GET_ATTEMPTS = 12;
 
 /** The write rule: a new item, or another status set by a newer event. */
 const STATUS_RULE = 'attribute_not_exists(pk) OR (#status <> :status AND (attribute_not_exists(eventTimestamp) OR eventTimestamp < :ts))';
@@ -73,18 +81,22 @@ const STATUS_RULE = 'attribute_not_exists(pk) OR (#status <> :status AND (attrib
 const roundBackoffMs = (round: number): number => backoffDelayMs(round, { baseDelayMs: 50, maxDelayMs: 2_000 }, Math.random);
 
 /** The conditional Put of one change (also one action of a transaction). */
-function statusPut(tableName: string, change: NpnStatusChange) {
+function statusPut(tableName: string, change: NpnStatusChange, nowMs: number) {
+  const key = statusKey(change.npn);
   return {
     TableName: tableName,
     Item: marshall({
-      pk: `NPN#${change.npn}`,
-      sk: 'STATUS',
-      recordType: 'npnStatus',
+      ...key,
+      recordType: NPN_STATUS_RECORD_TYPE,
       npn: change.npn,
       status: change.status,
       statusDate: change.eventTimestamp.slice(0, 10),
       eventId: change.eventId,
       eventTimestamp: change.eventTimestamp,
+      ...(change.reason ? { reason: change.reason } : {}),
+      // Written only when the status changes (the condition), so the stream stays clean.
+      typeShard: typeShardOf(NPN_STATUS_RECORD_TYPE, key.pk, key.sk),
+      changedAt: new Date(nowMs).toISOString(),
     }),
     ConditionExpression: STATUS_RULE,
     ExpressionAttributeNames: { '#status': 'status' },
@@ -98,10 +110,10 @@ const refusedOutcome = (change: NpnStatusChange, stored: Record<string, Attribut
   (stored ? unmarshall(stored) : undefined)?.status === change.status ? 'unchanged' : 'superseded';
 
 /** The NPN status store on the DynamoDB data table. */
-export function createDynamoNpnStatusStore({ client, tableName, concurrency = 8 }: DynamoNpnStatusStoreOptions): NpnStatusStore {
+export function createDynamoNpnStatusStore({ client, tableName, concurrency = 8, now = Date.now }: DynamoNpnStatusStoreOptions): NpnStatusStore {
   async function putOne(change: NpnStatusChange): Promise<StatusWriteOutcome> {
     try {
-      await client.send(new PutItemCommand(statusPut(tableName, change)));
+      await client.send(new PutItemCommand(statusPut(tableName, change, now())));
       return 'written';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -127,7 +139,7 @@ export function createDynamoNpnStatusStore({ client, tableName, concurrency = 8 
         return;
       }
       try {
-        await client.send(new TransactWriteItemsCommand({ TransactItems: pending.map(({ change }) => ({ Put: statusPut(tableName, change) })) }));
+        await client.send(new TransactWriteItemsCommand({ TransactItems: pending.map(({ change }) => ({ Put: statusPut(tableName, change, now()) })) }));
         for (const { index } of pending) outcomes[index] = 'written';
         return;
       } catch (error) {
@@ -144,35 +156,28 @@ export function createDynamoNpnStatusStore({ client, tableName, concurrency = 8 
     }
   }
 
+  async function writeAll(changes: readonly NpnStatusChange[]): Promise<StatusWriteOutcome[]> {
+    if (new Set(changes.map((c) => c.npn)).size !== changes.length) throw new Error('status changes must name distinct NPNs');
+    const outcomes = new Array<StatusWriteOutcome>(changes.length);
+    const chunks = chunked(changes.map((change, index) => ({ change, index })), TRANSACTION_MAX_ITEMS);
+    await mapWithConcurrency(chunks, concurrency, (chunk) => writeChunk(chunk, outcomes));
+    return outcomes;
+  }
+
   return {
-    async write(changes) {
-      if (new Set(changes.map((c) => c.npn)).size !== changes.length) throw new Error('status changes must name distinct NPNs');
-      const outcomes = new Array<StatusWriteOutcome>(changes.length);
-      const chunks = chunked(changes.map((change, index) => ({ change, index })), TRANSACTION_MAX_ITEMS);
-      await mapWithConcurrency(chunks, concurrency, (chunk) => writeChunk(chunk, outcomes));
-      return outcomes;
-    },
+    write: async (change) => (await writeAll([change]))[0]!,
+    writeAll,
 
     async statuses(npns) {
-      const found = new Map<string, NpnStatus>();
-      await mapWithConcurrency(chunked([...new Set(npns)], BATCH_GET_MAX_KEYS), concurrency, async (chunk) => {
-        let keys: Record<string, AttributeValue>[] = chunk.map((npn) => marshall({ pk: `NPN#${npn}`, sk: 'STATUS' }));
-        for (let attempt = 0; keys.length > 0; attempt++) {
-          if (attempt >= MAX_BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${attempt} attempts`);
-          if (attempt > 0) await sleep(roundBackoffMs(attempt));
-          const response = await client.send(
-            new BatchGetItemCommand({
-              RequestItems: { [tableName]: { Keys: keys, ProjectionExpression: 'npn, #status', ExpressionAttributeNames: { '#status': 'status' } } },
-            }),
-          );
-          for (const item of response.Responses?.[tableName] ?? []) {
-            const { npn, status } = unmarshall(item);
-            if (typeof npn === 'string' && (status === 'ACTIVE' || status === 'DEACTIVATED')) found.set(npn, status);
-          }
-          keys = response.UnprocessedKeys?.[tableName]?.Keys ?? [];
-        }
+      const found = await batchGetItems({
+        client,
+        tableName,
+        keys: [...new Set(npns)].map((npn) => marshall(statusKey(npn))),
+        projection: 'npn, #status',
+        names: { '#status': 'status' },
+        concurrency,
       });
-      return found;
+      return new Map(found.map((item) => unmarshall(item) as { npn: string; status: NpnStatus }).map(({ npn, status }) => [npn, status]));
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { DispatcherDeps } from '#dispatcher/deps';
 import { retryPendingActivations } from '#dispatcher/activations';
+import { checkFreshness, startReconcile } from '#dispatcher/freshness';
 
 /** The `source` of every scheduled invocation. */
 export const SCHEDULE_SOURCE = 'producersync.schedule';
@@ -12,7 +13,11 @@ export const SCHEDULE_SOURCE = 'producersync.schedule';
 /** Every scheduled action, by name. */
 export const SCHEDULED_ACTIONS = {
   /** Hourly: re-backfill activated NPNs that still have no data. */
-  'retry-pending-activations': (deps: DispatcherDeps) => retryPendingActivations(deps),
+  'retry-pending-activations': (deps: DispatcherDeps) => retryPendingActivations(deps, deps.now()),
+  /** Hourly: report the watermark's age; start the initial load, or a catch-up run when due. */
+  'check-freshness': (deps: DispatcherDeps) => checkFreshness(deps),
+  /** Weekly: start a reconcile run. */
+  reconcile: (deps: DispatcherDeps) => startReconcile(deps),
 } as const satisfies Record<string, (deps: DispatcherDeps) => Promise<unknown>>;
 
 /** The name of a scheduled action. */

@@ -42,20 +42,30 @@ export interface JobDetails {
   raw: Record<string, unknown>;
 }
 
+/** One page of the subscription list: its NPNs and the next page's URL (null at the end, by the v2 end rules). */
+export interface SubscriptionPage {
+  npns: string[];
+  nextUrl: string | null;
+}
+
+/** One page of the subscription list: the first (`url` null) or a `next` link as given. The list's shape is undocumented: every known variant is read. */
+export async function subscriptionPage(client: Pick<ProducerSyncClient, 'getJson'>, url: string | null): Promise<SubscriptionPage> {
+  const { body } = await client.getJson(url ?? SUBSCRIPTIONS_PATH);
+  const npns = npnsOf(body);
+  const next = hrefOf(objectOf(objectOf(body).links ?? objectOf(body)._links).next);
+  return { npns, nextUrl: npns.length === 0 || next === undefined || /[?&]continuationToken=0(&|$)/.test(next) ? null : next };
+}
+
 /** Every subscribed NPN (following `next` if the list is ever paged). */
 export async function listSubscriptions(client: ProducerSyncClient): Promise<string[]> {
   const npns: string[] = [];
-  let url: string | undefined = SUBSCRIPTIONS_PATH;
+  let url: string | null = null;
   const seen = new Set<string>();
-  while (url !== undefined && !seen.has(url)) {
-    seen.add(url);
-    const { body } = await client.getJson(url);
-    const page = npnsOf(body);
-    npns.push(...page);
-    // Follow a `next` link if the list is ever paged (same end rule as the v2 lists).
-    const next = hrefOf(objectOf(objectOf(body).links ?? objectOf(body)._links).next);
-    url = page.length === 0 || next === undefined || /[?&]continuationToken=0(&|$)/.test(next) ? undefined : next;
-  }
+  do {
+    const page: SubscriptionPage = await subscriptionPage(client, url);
+    npns.push(...page.npns);
+    url = page.nextUrl;
+  } while (url !== null && !seen.has(url) && seen.add(url));
   return npns;
 }
 

@@ -8,8 +8,11 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { addLambdaContext, logger } from '#commons/logger';
 
-/** What happened to an item, as a consumer cares about it. */
-export type ChangeKind = 'created' | 'updated' | 'soft-deleted' | 'restored' | 'removed' | 'npn-status';
+/**
+ * What happened to an item, as a consumer cares about it. `missing-from-source`: a reconcile found the
+ * API no longer returns the record (item kept, `missingFromSource` set); `returned`: the API returns it again.
+ */
+export type ChangeKind = 'created' | 'updated' | 'soft-deleted' | 'restored' | 'missing-from-source' | 'returned' | 'removed' | 'npn-status';
 
 /** One stream record, classified. */
 export interface Change {
@@ -42,6 +45,8 @@ export function classify(record: DynamoDBRecord): Change {
   else if (eventName === 'REMOVE') kind = 'removed';
   else if (newItem?.deleted === true && oldItem?.deleted !== true) kind = 'soft-deleted';
   else if (eventName === 'MODIFY' && oldItem?.deleted === true && newItem?.deleted !== true) kind = 'restored';
+  else if (eventName === 'MODIFY' && newItem?.missingFromSource !== undefined && oldItem?.missingFromSource === undefined) kind = 'missing-from-source';
+  else if (eventName === 'MODIFY' && oldItem?.missingFromSource !== undefined && newItem?.missingFromSource === undefined) kind = 'returned';
   else kind = eventName === 'INSERT' ? 'created' : 'updated';
   const seconds = record.dynamodb?.ApproximateCreationDateTime;
   return {

@@ -11,7 +11,8 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { EndpointName } from '#producersync/endpoints';
+import type { CursorGuardState } from '#sync/cursor-guard';
+import type { SyncTarget } from '#sync/events';
 import type { PageOutcome } from '#sync/record-store';
 
 /** Everything an endpoint's sync has counted so far in one run (the run record repeats these per endpoint). */
@@ -22,6 +23,8 @@ export interface EndpointCounts extends PageOutcome {
   recordsSeen: number;
   /** Times the endpoint handed a wait to the state machine. */
   throttled: number;
+  /** Reconcile: items the sweep found the API no longer returns (marked, or NPN statuses set DEACTIVATED). */
+  marked: number;
 }
 
 /** The names of EndpointCounts, in the order the run record and the CLI show them. */
@@ -35,18 +38,37 @@ export const COUNT_NAMES = [
   'stale',
   'quarantined',
   'throttled',
+  'marked',
 ] as const satisfies readonly (keyof EndpointCounts)[];
+
+/** Where a reconcile's sweep is: the change-index shard it reads and the index page to go on from. */
+export interface SweepPosition {
+  shard: number;
+  /** The index Query's LastEvaluatedKey (JSON), absent at the start of the shard. */
+  startKey?: string;
+  /** Saves of the sweep so far: its version, as `pages` is the page loop's. */
+  steps: number;
+}
 
 /** Control-table item `RUN#<runId>` / `ENDPOINT#<name>`: where an endpoint's sync is and what it has done. */
 export interface Checkpoint extends EndpointCounts {
   runId: string;
-  endpoint: EndpointName;
+  endpoint: SyncTarget;
   /** The next page to fetch; null before the first page and after the last. */
   nextUrl: string | null;
+  /** Everything this endpoint has to do in the run is done (a reconcile: the pass and its sweep). */
   done: boolean;
   /** The account's API does not serve this optional endpoint (404 on its first page). */
   unsupported?: boolean;
   lastError?: string;
+  /** The newest real `updatedAt` read so far (docs/SYNC.md "The watermark"). */
+  newestUpdatedAt?: string;
+  /** The continuation tokens this pass followed (cursor-guard.ts). */
+  cursorGuard?: CursorGuardState;
+  /** Reconcile: every page is read and its keys recorded; the sweep runs until `done`. */
+  passComplete?: boolean;
+  /** Reconcile: where the sweep is. */
+  sweep?: SweepPosition;
   /** In a run of listed NPNs: those this endpoint returned records for so far (sync/backfill-npns.ts). */
   npnsWithRecords?: string[];
 }
@@ -67,10 +89,11 @@ export const emptyCounts = (): EndpointCounts => ({
   stale: 0,
   quarantined: 0,
   throttled: 0,
+  marked: 0,
 });
 
 /** The checkpoint of an endpoint that has not stored a page yet. */
-export const initialCheckpoint = (runId: string, endpoint: EndpointName): Checkpoint => ({
+export const initialCheckpoint = (runId: string, endpoint: SyncTarget): Checkpoint => ({
   runId,
   endpoint,
   nextUrl: null,
@@ -101,15 +124,15 @@ export const checkpointKey = (runId: string, endpoint: string) => ({ pk: { S: `R
 
 /** Where checkpoints are kept. */
 export interface CheckpointStore {
-  load(runId: string, endpoint: EndpointName): Promise<Checkpoint | undefined>;
+  load(runId: string, endpoint: SyncTarget): Promise<Checkpoint | undefined>;
   /**
-   * Saves `checkpoint` only if the stored one is still at `expectedPages` (the version this
-   * invocation started from), so a duplicate invocation can never move an endpoint backwards.
-   * Throws CheckpointConflictError otherwise.
+   * Saves `checkpoint` only if the stored one is still at `expectedPages` (and, in a sweep, at
+   * `expectedSweepSteps`): the version this invocation started from, so a duplicate invocation can
+   * never move an endpoint backwards. Throws CheckpointConflictError otherwise.
    */
-  save(checkpoint: Checkpoint, expectedPages: number): Promise<void>;
+  save(checkpoint: Checkpoint, expectedPages: number, expectedSweepSteps?: number): Promise<void>;
   /** Notes why the endpoint failed, for the run record; progress is left as it is. */
-  recordError(runId: string, endpoint: EndpointName, message: string): Promise<void>;
+  recordError(runId: string, endpoint: SyncTarget, message: string): Promise<void>;
 }
 
 /** Options of `createDynamoCheckpointStore`. */
@@ -127,15 +150,15 @@ export function createDynamoCheckpointStore({ client, tableName }: DynamoCheckpo
       return response.Item ? fromItem(runId, endpoint, unmarshall(response.Item)) : undefined;
     },
 
-    async save(checkpoint, expectedPages) {
+    async save(checkpoint, expectedPages, expectedSweepSteps = 0) {
       try {
         await client.send(
           new PutItemCommand({
             TableName: tableName,
             Item: { ...marshall(checkpoint, { removeUndefinedValues: true }), ...checkpointKey(checkpoint.runId, checkpoint.endpoint) },
-            ConditionExpression: 'attribute_not_exists(#pages) OR #pages = :expected',
-            ExpressionAttributeNames: { '#pages': 'pages' },
-            ExpressionAttributeValues: { ':expected': { N: String(expectedPages) } },
+            ConditionExpression: '(attribute_not_exists(#pages) OR #pages = :expected) AND (attribute_not_exists(#sweep.#steps) OR #sweep.#steps = :steps)',
+            ExpressionAttributeNames: { '#pages': 'pages', '#sweep': 'sweep', '#steps': 'steps' },
+            ExpressionAttributeValues: { ':expected': { N: String(expectedPages) }, ':steps': { N: String(expectedSweepSteps) } },
           }),
         );
       } catch (error) {
@@ -161,7 +184,7 @@ export function createDynamoCheckpointStore({ client, tableName }: DynamoCheckpo
 }
 
 /** Tolerates partial items (e.g. only `lastError` written before any page succeeded). */
-function fromItem(runId: string, endpoint: EndpointName, item: Record<string, unknown>): Checkpoint {
+function fromItem(runId: string, endpoint: SyncTarget, item: Record<string, unknown>): Checkpoint {
   const checkpoint: Checkpoint = {
     ...initialCheckpoint(runId, endpoint),
     nextUrl: typeof item.nextUrl === 'string' ? item.nextUrl : null,
@@ -173,6 +196,10 @@ function fromItem(runId: string, endpoint: EndpointName, item: Record<string, un
   }
   if (item.unsupported === true) checkpoint.unsupported = true;
   if (typeof item.lastError === 'string') checkpoint.lastError = item.lastError;
+  if (typeof item.newestUpdatedAt === 'string') checkpoint.newestUpdatedAt = item.newestUpdatedAt;
+  if (item.cursorGuard && typeof item.cursorGuard === 'object') checkpoint.cursorGuard = item.cursorGuard as CursorGuardState;
+  if (item.passComplete === true) checkpoint.passComplete = true;
+  if (item.sweep && typeof item.sweep === 'object') checkpoint.sweep = item.sweep as SweepPosition;
   if (Array.isArray(item.npnsWithRecords)) checkpoint.npnsWithRecords = item.npnsWithRecords.filter((npn): npn is string => typeof npn === 'string');
   return checkpoint;
 }

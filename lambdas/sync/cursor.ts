@@ -1,4 +1,5 @@
 /** The cursor of an endpoint's sync: which page to fetch next, from its checkpoint. */
+import { isEndpointName } from '#producersync/endpoints';
 import { firstPageUrl } from '#producersync/paginator';
 import type { Checkpoint } from '#sync/checkpoint';
 import type { SyncPagesEvent } from '#sync/events';
@@ -18,6 +19,7 @@ export interface CursorOptions {
  */
 export function currentPageUrl(event: SyncPagesEvent, checkpoint: Checkpoint, { apiBaseUrl, pageSize }: CursorOptions): string {
   if (checkpoint.nextUrl) return checkpoint.nextUrl;
+  if (!isEndpointName(event.endpoint)) throw new Error(`${event.endpoint} has no list endpoint`);
   return firstPageUrl(apiBaseUrl, event.endpoint, {
     updatedSince: event.updatedSince ?? undefined,
     npns: event.npns ?? undefined,

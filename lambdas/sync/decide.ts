@@ -11,6 +11,10 @@ export interface Version {
   updatedAt: string;
   contentHash: string;
   deleted: boolean;
+  /** The stored item carries a reconcile's `missingFromSource` mark (the API did not return it). */
+  missing?: boolean;
+  /** The stored item was written before the change index existed (no `typeShard`/`changedAt`). */
+  unindexed?: boolean;
 }
 
 /**
@@ -21,11 +25,16 @@ export interface Version {
  */
 export type Decision = 'inserted' | 'modified' | 'deleted' | 'unchanged' | 'stale';
 
-/** Write iff the key is new, the incoming date is newer, or the date is the same and the content differs. */
+/**
+ * Write iff the key is new, the incoming date is newer, or the date is the same and the content differs.
+ * The same version is written again only to clear what the stored item must not keep: a reconcile's
+ * `missingFromSource` mark (the API returns the record again) or a missing index entry (items written
+ * before `typeShard`/`changedAt` existed); both are real changes of the item, never repeated.
+ */
 export function decide(incoming: Version, stored: Version | undefined): Decision {
   if (stored) {
     if (stored.updatedAt > incoming.updatedAt) return 'stale';
-    if (stored.updatedAt === incoming.updatedAt && stored.contentHash === incoming.contentHash) return 'unchanged';
+    if (stored.updatedAt === incoming.updatedAt && stored.contentHash === incoming.contentHash && !stored.missing && !stored.unindexed) return 'unchanged';
   }
   if (incoming.deleted && !stored?.deleted) return 'deleted';
   return stored ? 'modified' : 'inserted';

@@ -4,7 +4,6 @@
  * (docs/SYNC.md, "Applying a page"). Also the naive BatchWriteItem baseline the benchmarks compare against.
  */
 import {
-  BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   PutItemCommand,
@@ -15,15 +14,13 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { EndpointName } from '#producersync/endpoints';
 import { chunked } from '#commons/chunked';
-import { backoffDelayMs, sleep } from '#producersync/retry';
+import { sleep } from '#producersync/retry';
+import { batchGetItems, unprocessedBackoffMs } from '#sync/batch-get';
 import { mapWithConcurrency } from '#sync/concurrency';
 import { decide, isWrite, type Decision, type Version } from '#sync/decide';
 import type { QuarantineSink } from '#sync/quarantine';
 import { emptyOutcome, type DataItem, type PageOutcome, type RecordStore } from '#sync/record-store';
 import { validateRecord } from '#sync/record-validation';
-
-/** Full-jitter backoff before re-sending DynamoDB's unprocessed batch leftovers: up to 100 ms, 200 ms, ... 2 s. */
-const unprocessedBackoffMs = (attempt: number): number => backoffDelayMs(attempt + 1, { baseDelayMs: 50, maxDelayMs: 2_000 }, Math.random);
 
 /** Options of `createDynamoRecordStore`. */
 export interface DynamoRecordStoreOptions {
@@ -34,50 +31,44 @@ export interface DynamoRecordStoreOptions {
   quarantine: QuarantineSink;
   /** Conditional PutItems in flight at once (default 16). */
   writeConcurrency?: number;
+  /** Clock of `changedAt` (epoch ms). @default Date.now */
+  now?: () => number;
 }
 
 /** The bucket a record of a page lands in. */
 type Classification = Decision | 'quarantined';
 
-const BATCH_GET_MAX_KEYS = 100;
 const BATCH_WRITE_MAX_ITEMS = 25;
 const MAX_BATCH_ATTEMPTS = 12;
 
-/** `decide`'s rule in DynamoDB's words: the key is new, or the incoming date is newer, or the same date with other content. */
-const WRITE_RULE = 'attribute_not_exists(#pk) OR #updatedAt < :u OR (#updatedAt = :u AND #contentHash <> :h)';
-const WRITE_RULE_NAMES = { '#pk': 'pk', '#updatedAt': 'updatedAt', '#contentHash': 'contentHash' };
+/**
+ * `decide`'s rule in DynamoDB's words: the key is new, or the incoming date is newer, or the same date with
+ * other content, or the same version over an item still marked missing or not yet in the change index.
+ */
+const WRITE_RULE =
+  'attribute_not_exists(#pk) OR #updatedAt < :u OR (#updatedAt = :u AND (#contentHash <> :h OR attribute_exists(#missing) OR attribute_not_exists(#typeShard)))';
+const WRITE_RULE_NAMES = { '#pk': 'pk', '#updatedAt': 'updatedAt', '#contentHash': 'contentHash', '#missing': 'missingFromSource', '#typeShard': 'typeShard' };
+/** What the write rule reads of a stored item. */
+const STORED_VERSION_PROJECTION = '#pk, #sk, #updatedAt, #contentHash, #deleted, #missing, #typeShard';
+const STORED_VERSION_NAMES = { ...WRITE_RULE_NAMES, '#sk': 'sk', '#deleted': 'deleted' };
 
 const keyOf = (item: { pk: string; sk: string }): string => `${item.pk}\u0000${item.sk}`;
 
 /** The record store on the DynamoDB data table. */
-export function createDynamoRecordStore({ client, tableName, quarantine, writeConcurrency = 16 }: DynamoRecordStoreOptions): RecordStore {
+export function createDynamoRecordStore({ client, tableName, quarantine, writeConcurrency = 16, now = Date.now }: DynamoRecordStoreOptions): RecordStore {
   async function readStored(items: readonly DataItem[]): Promise<Map<string, Version>> {
     const stored = new Map<string, Version>();
-    await mapWithConcurrency(chunked(items, BATCH_GET_MAX_KEYS), 4, async (chunk) => {
-      let keys: Record<string, AttributeValue>[] = chunk.map((item) => ({ pk: { S: item.pk }, sk: { S: item.sk } }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${attempt} attempts`);
-        if (attempt > 0) await sleep(unprocessedBackoffMs(attempt));
-        const response = await client.send(
-          new BatchGetItemCommand({
-            RequestItems: {
-              [tableName]: {
-                Keys: keys,
-                // Consistent: a stale read would send a conditional write that fails, and failed writes still cost capacity.
-                ConsistentRead: true,
-                ProjectionExpression: '#pk, #sk, #updatedAt, #contentHash, #deleted',
-                ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#updatedAt': 'updatedAt', '#contentHash': 'contentHash', '#deleted': 'deleted' },
-              },
-            },
-          }),
-        );
-        for (const found of response.Responses?.[tableName] ?? []) {
-          const version = storedVersion(found);
-          if (version) stored.set(keyOf({ pk: found.pk?.S ?? '', sk: found.sk?.S ?? '' }), version);
-        }
-        keys = response.UnprocessedKeys?.[tableName]?.Keys ?? [];
-      }
+    const found = await batchGetItems({
+      client,
+      tableName,
+      keys: items.map((item) => ({ pk: { S: item.pk }, sk: { S: item.sk } })),
+      projection: STORED_VERSION_PROJECTION,
+      names: STORED_VERSION_NAMES,
     });
+    for (const attributes of found) {
+      const version = storedVersion(attributes);
+      if (version) stored.set(keyOf({ pk: attributes.pk?.S ?? '', sk: attributes.sk?.S ?? '' }), version);
+    }
     return stored;
   }
 
@@ -99,8 +90,8 @@ export function createDynamoRecordStore({ client, tableName, quarantine, writeCo
       // Someone (a duplicate invocation, an overlapping run) wrote this key since our read: no write
       // happened, and the version it left decides (one without a date or hash refused it as well).
       if (error instanceof ConditionalCheckFailedException) {
-        const now = decide(item, error.Item ? storedVersion(error.Item) : undefined);
-        return isWrite(now) ? 'unchanged' : now;
+        const against = decide(item, error.Item ? storedVersion(error.Item) : undefined);
+        return isWrite(against) ? 'unchanged' : against;
       }
       // DynamoDB refuses this one item (nesting deeper than 32, an empty map key, ...): retrying
       // cannot help, so it must not fail the endpoint on every attempt.
@@ -151,7 +142,8 @@ export function createDynamoRecordStore({ client, tableName, quarantine, writeCo
         }
         let marshalled: Record<string, AttributeValue>;
         try {
-          marshalled = marshallItem(item);
+          // changedAt only on a write, and every write is a real change: the stream stays clean.
+          marshalled = marshallItem({ ...item, changedAt: new Date(now()).toISOString() });
         } catch (error) {
           await quarantine.put(endpoint, item.record, `record cannot be stored in DynamoDB: ${(error as Error).message}`);
           outcome.quarantined++;
@@ -172,7 +164,13 @@ function storedVersion(attributes: Record<string, AttributeValue>): Version | un
   const updatedAt = attributes.updatedAt?.S;
   const hash = attributes.contentHash?.S;
   if (updatedAt === undefined || hash === undefined) return undefined;
-  return { updatedAt, contentHash: hash, deleted: attributes.deleted?.BOOL === true };
+  return {
+    updatedAt,
+    contentHash: hash,
+    deleted: attributes.deleted?.BOOL === true,
+    ...(attributes.missingFromSource !== undefined ? { missing: true } : {}),
+    ...(attributes.typeShard === undefined ? { unindexed: true } : {}),
+  };
 }
 
 /** The item as DynamoDB attributes (throws for what DynamoDB cannot hold, e.g. an Infinity). */

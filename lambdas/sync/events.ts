@@ -5,11 +5,32 @@
 import { isEndpointName, type EndpointName } from '#producersync/endpoints';
 import type { EndpointCounts } from '#sync/checkpoint';
 
-/** `incremental`: changes since a date; `backfill`: everything (optionally for some NPNs). */
-export type SyncMode = 'incremental' | 'backfill';
+/**
+ * What a run does (docs/SYNC.md "Inputs"): `incremental`, changes since a date; `catchUp`, changes since
+ * the watermark (the fallback schedule); `backfill`, everything (optionally for some NPNs); `reconcile`,
+ * a full pass that also finds what the API no longer returns.
+ */
+export type SyncMode = 'incremental' | 'catchUp' | 'backfill' | 'reconcile';
+
+/** How one endpoint of a run pages: from `updatedSince`, everything, or everything plus the sweep. */
+export type EndpointMode = 'incremental' | 'backfill' | 'reconcile';
 
 /** State machine input. */
-export type SyncInput = { runDate: string } | { mode: 'backfill'; npns?: string[] };
+export type SyncInput =
+  | { runDate: string }
+  | { mode: 'incremental'; runDate: string }
+  | { mode: 'catchUp' }
+  | { mode: 'backfill'; runDate?: string; npns?: string[] }
+  | { mode: 'reconcile' };
+
+/** A reconcile's extra Map item: the NPN status items against the account's subscription list. */
+export const NPN_STATUS_TARGET = 'npnStatus';
+
+/** What one Map item syncs: an endpoint, or (reconcile only) the NPN status items. */
+export type SyncTarget = EndpointName | typeof NPN_STATUS_TARGET;
+
+/** True for an endpoint name or the NPN status target. */
+export const isSyncTarget = (value: unknown): value is SyncTarget => value === NPN_STATUS_TARGET || isEndpointName(value);
 
 /** `Prepare` payload: `{input: $, executionName: $$.Execution.Name, startTime: $$.Execution.StartTime}`. */
 export interface PrepareEvent {
@@ -21,19 +42,23 @@ export interface PrepareEvent {
 /** One Map item: the `sync-pages` event. */
 export interface SyncPagesEvent {
   runId: string;
-  endpoint: EndpointName;
-  mode: SyncMode;
+  endpoint: SyncTarget;
+  mode: EndpointMode;
   updatedSince: string | null;
   npns: string[] | null;
+  /** Reconcile: items changed before this ISO time and not returned by the pass are marked missing. */
+  passStartedAt?: string;
 }
 
-/** What Prepare returns: the run and one Map item per endpoint. */
+/** What Prepare returns: the run and one Map item per endpoint (none when the run is skipped). */
 export interface PrepareResult {
   runId: string;
   mode: SyncMode;
   updatedSince: string | null;
   npns: string[] | null;
   endpoints: SyncPagesEvent[];
+  /** Why the run does nothing (another initial load in flight); the state machine ends at once. */
+  skipped?: string;
 }
 
 /** What one `sync-pages` invocation returns: its event, whether the endpoint is done, and how long to wait. */
@@ -46,7 +71,7 @@ export interface SyncPagesResult extends SyncPagesEvent {
 
 /** What the Map's Catch leaves for an endpoint that still failed after the task retries. */
 export interface FailedEndpointResult {
-  endpoint: EndpointName;
+  endpoint: SyncTarget;
   failed: true;
   error?: unknown;
 }
@@ -64,7 +89,7 @@ export interface FinalizeEvent {
 
 /** An endpoint that did not finish, and why (the run record's `failedEndpoints`). */
 export interface FailedEndpoint {
-  endpoint: EndpointName;
+  endpoint: SyncTarget;
   error: string;
 }
 
@@ -75,8 +100,11 @@ export interface FinalizeResult {
   failedEndpoints: SyncPagesEvent[];
 }
 
-/** One endpoint's counts in the run record. */
-export type EndpointSummary = EndpointCounts & { unsupported?: boolean };
+/**
+ * One endpoint's counts in the run record. `corrected` (reconcile runs): what the pass changed, drift
+ * written (inserted + modified + deleted) plus items marked missing.
+ */
+export type EndpointSummary = EndpointCounts & { unsupported?: boolean; corrected?: number };
 
 /** Throws unless `event` is a `sync-pages` event (a wiring error, so the message shows what arrived). */
 export function assertSyncPagesEvent(event: unknown): asserts event is SyncPagesEvent {
@@ -86,8 +114,9 @@ export function assertSyncPagesEvent(event: unknown): asserts event is SyncPages
     typeof e === 'object' &&
     typeof e.runId === 'string' &&
     e.runId !== '' &&
-    isEndpointName(e.endpoint) &&
-    (e.mode === 'incremental' || e.mode === 'backfill') &&
+    isSyncTarget(e.endpoint) &&
+    (e.mode === 'incremental' || e.mode === 'backfill' || e.mode === 'reconcile') &&
+    (e.mode === 'reconcile' || e.endpoint !== NPN_STATUS_TARGET) &&
     (e.updatedSince === null || typeof e.updatedSince === 'string') &&
     (e.npns === null || Array.isArray(e.npns));
   if (!ok) throw new Error(`sync-pages event must be {runId, endpoint, mode, updatedSince, npns}, got ${JSON.stringify(event)?.slice(0, 300)}`);
@@ -95,13 +124,20 @@ export function assertSyncPagesEvent(event: unknown): asserts event is SyncPages
 
 /** The Prepare items of a RecordRun payload; falls back to the endpoints named in the Map results if the payload lacks them. */
 export function finalizeItems(event: FinalizeEvent): SyncPagesEvent[] {
-  if (Array.isArray(event.endpoints) && event.endpoints.length > 0) return event.endpoints.filter((item) => isEndpointName(item?.endpoint));
+  if (Array.isArray(event.endpoints) && event.endpoints.length > 0) return event.endpoints.filter((item) => isSyncTarget(item?.endpoint));
   const fromResults = (event.results ?? []).filter(
     (r): r is SyncPagesEvent =>
-      typeof r === 'object' && r !== null && isEndpointName((r as { endpoint?: unknown }).endpoint) && typeof (r as { runId?: unknown }).runId === 'string',
+      typeof r === 'object' && r !== null && isSyncTarget((r as { endpoint?: unknown }).endpoint) && typeof (r as { runId?: unknown }).runId === 'string',
   );
   if (fromResults.length === 0) throw new Error('finalize needs the Prepare endpoints (event.endpoints)');
-  return fromResults.map(({ runId, endpoint, mode, updatedSince, npns }) => ({ runId, endpoint, mode, updatedSince, npns }));
+  return fromResults.map(({ runId, endpoint, mode, updatedSince, npns, passStartedAt }) => ({
+    runId,
+    endpoint,
+    mode,
+    updatedSince,
+    npns,
+    ...(passStartedAt ? { passStartedAt } : {}),
+  }));
 }
 
 /** The Catch output `{endpoint, failed: true, error: {Error, Cause}}` of an endpoint as one readable line, if there is one. */

@@ -1,30 +1,81 @@
 /**
- * `Prepare` task (Lambda `producersync-prepare`): validates the execution input, writes the RUNNING
- * run record and fans the run out into one Map item per endpoint (docs/SYNC.md, step 1). Bad input
- * throws `InvalidInput` (caught → Fail).
+ * `Prepare` task (Lambda `producersync-prepare`): validates the execution input, plans the run against
+ * the watermark (run-plan.ts: what it reads, how it moves the watermark, whether it is the initial
+ * load), writes the run record, takes the active-run lease and fans the run out into one Map item per
+ * endpoint (docs/SYNC.md, step 1). Bad input throws `InvalidInput` (caught → Fail); a second initial load
+ * while one is in flight returns no endpoints and a `skipped` reason (the state machine ends at once).
  */
 import type { Context } from 'aws-lambda';
 import { dynamoClient } from '#commons/dynamo-client';
 import { requiredEnv } from '#commons/env';
 import { addLambdaContext, logger } from '#commons/logger';
-import type { PrepareEvent, PrepareResult } from '#sync/events';
+import { NPN_STATUS_TARGET, type PrepareEvent, type PrepareResult, type SyncPagesEvent } from '#sync/events';
+import { createDynamoRunLeases } from '#sync/run-lease';
+import { planRun } from '#sync/run-plan';
 import { createDynamoRunStore } from '#sync/run-record';
 import { parseSyncInput, syncEndpoints } from '#sync/sync-input';
+import { createDynamoWatermarkStore } from '#sync/watermark';
+
+/** Options of `createPrepareHandler`. */
+export interface PrepareHandlerOptions {
+  /** Prepare's clock: "tomorrow" for run dates, today − 1 for a catch-up, leases, a reconcile's pass start. @default Date.now */
+  now?: () => number;
+}
+
+/** The Prepare handler over the control table named in the environment. */
+export function createPrepareHandler({ now = Date.now }: PrepareHandlerOptions = {}): (event: PrepareEvent, context?: Context) => Promise<PrepareResult> {
+  return async (event, context) => {
+    addLambdaContext(context);
+    const runId = event?.executionName;
+    // A wiring error, not bad user input: let it fail loudly rather than as InvalidInput.
+    if (typeof runId !== 'string' || runId === '') throw new Error('executionName is missing from the Prepare payload');
+    logger.setCorrelationId(runId);
+    const nowMs = now();
+    const request = parseSyncInput(event.input, new Date(nowMs));
+    const endpoints = syncEndpoints();
+    const startedAt = typeof event.startTime === 'string' && !Number.isNaN(Date.parse(event.startTime)) ? event.startTime : new Date(nowMs).toISOString();
+
+    const store = { client: dynamoClient(), tableName: requiredEnv('CONTROL_TABLE_NAME') };
+    const watermarks = createDynamoWatermarkStore(store);
+    // Only incremental and catch-up runs depend on the watermark (where they read from, and day 0).
+    const needsWatermark = (request.mode === 'incremental' && !request.exact) || request.mode === 'catchUp';
+    const plan = planRun(request, needsWatermark ? await watermarks.load() : {}, nowMs);
+    const { mode, runDate, updatedSince, npns, endpointMode, advance, initialLoad } = plan;
+
+    let skipped: string | undefined;
+    if (initialLoad) {
+      const claim = await watermarks.claimInitialLoad({ runId, startedAt: new Date(nowMs).toISOString() }, nowMs);
+      if (!claim.claimed) skipped = `another initial load (${claim.inFlight}) is in flight`;
+    }
+    await createDynamoRunStore(store).start({
+      runId,
+      mode,
+      ...(runDate ? { runDate } : {}),
+      ...(npns ? { npns } : {}),
+      startedAt,
+      updatedSince,
+      advance,
+      ...(initialLoad ? { initialLoad: true as const } : {}),
+      ...(skipped ? { skipped } : {}),
+    });
+    if (skipped) {
+      logger.info('run skipped', { runId, mode, reason: skipped });
+      return { runId, mode, updatedSince, npns, endpoints: [], skipped };
+    }
+    // Every run but a reconcile holds the active-run lease, so a reconcile's page loop yields to it.
+    if (endpointMode !== 'reconcile') await createDynamoRunLeases(store).hold(runId, nowMs);
+
+    const item = { runId, mode: endpointMode, updatedSince, npns };
+    const items: SyncPagesEvent[] = endpoints.map((endpoint) => ({ ...item, endpoint }));
+    if (endpointMode === 'reconcile') {
+      const passStartedAt = new Date(nowMs).toISOString();
+      for (const each of items) each.passStartedAt = passStartedAt;
+      items.push({ ...item, endpoint: NPN_STATUS_TARGET, passStartedAt });
+    }
+    logger.info('run prepared', { runId, mode, updatedSince, advance, initialLoad, npnCount: npns?.length ?? null, endpoints: items.map((i) => i.endpoint) });
+    return { runId, mode, updatedSince, npns, endpoints: items };
+  };
+}
 
 /** The Prepare handler. */
-export const handler = async (event: PrepareEvent, context?: Context): Promise<PrepareResult> => {
-  addLambdaContext(context);
-  const runId = event?.executionName;
-  // A wiring error, not bad user input: let it fail loudly rather than as InvalidInput.
-  if (typeof runId !== 'string' || runId === '') throw new Error('executionName is missing from the Prepare payload');
-  logger.setCorrelationId(runId);
-  const { mode, runDate, updatedSince, npns } = parseSyncInput(event.input);
-  const endpoints = syncEndpoints();
-  const startedAt = typeof event.startTime === 'string' && !Number.isNaN(Date.parse(event.startTime)) ? event.startTime : new Date().toISOString();
-
-  const runs = createDynamoRunStore({ client: dynamoClient(), tableName: requiredEnv('CONTROL_TABLE_NAME') });
-  await runs.start({ runId, mode, ...(runDate ? { runDate } : {}), ...(npns ? { npns } : {}), startedAt });
-  logger.info('run prepared', { runId, mode, updatedSince, npnCount: npns?.length ?? null, endpoints });
-
-  return { runId, mode, updatedSince, npns, endpoints: endpoints.map((endpoint) => ({ runId, endpoint, mode, updatedSince, npns })) };
-};
+export const handler = createPrepareHandler();

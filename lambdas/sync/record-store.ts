@@ -14,8 +14,21 @@ export interface DataItem {
   updatedAt: string;
   deleted: boolean;
   contentHash: string;
+  /** `<recordType>#<nn>`: the partition key of the change index (#sync/change-index). */
+  typeShard: string;
+  /** ISO time of the write: set by the record store when (and only when) the item really changes. */
+  changedAt?: string;
   /** The source record exactly as received. */
   record: Record<string, unknown>;
+}
+
+/** The mark a reconcile sets on an item the API no longer returns (soft: the item is kept). */
+export interface MissingFromSource {
+  reason: 'notReturnedBySource';
+  /** ISO time the reconcile marked it. */
+  since: string;
+  /** The reconcile run that found it missing. */
+  runId: string;
 }
 
 /**

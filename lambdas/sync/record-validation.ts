@@ -5,6 +5,7 @@
 import { isCalendarDate } from '#commons/calendar-date';
 import type { EndpointName } from '#producersync/endpoints';
 import { sha256Hex } from '#commons/sha256';
+import { typeShardOf } from '#sync/change-index';
 import { canonicalJson } from '#sync/content-hash';
 import { dataKey, type DataItem } from '#sync/record-store';
 
@@ -35,6 +36,14 @@ function normaliseNpn(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The data-table key of a source record (its id and NPN by the rules below), undefined when it has none. */
+export function recordKey(endpoint: EndpointName, raw: unknown): { pk: string; sk: string } | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const { id, npn } = raw as Record<string, unknown>;
+  const digits = normaliseNpn(npn);
+  return typeof id === 'number' && Number.isSafeInteger(id) && digits !== undefined ? dataKey(digits, endpoint, id) : undefined;
+}
+
 /** Checks one source record of an endpoint and builds its data item, or says why it cannot be stored. */
 export function validateRecord(endpoint: EndpointName, raw: unknown): ValidationResult {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, reason: 'record is not a JSON object' };
@@ -59,16 +68,18 @@ export function validateRecord(endpoint: EndpointName, raw: unknown): Validation
     return { ok: false, reason: `record is larger than ${MAX_RECORD_JSON_BYTES} bytes of JSON` };
   }
 
+  const key = dataKey(npn, endpoint, id);
   return {
     ok: true,
     item: {
-      ...dataKey(npn, endpoint, id),
+      ...key,
       recordType: endpoint,
       npn,
       id,
       updatedAt,
       deleted: record.niprDeleted === true,
       contentHash: sha256Hex(canonical),
+      typeShard: typeShardOf(endpoint, key.pk, key.sk),
       record,
     },
   };

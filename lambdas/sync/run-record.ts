@@ -6,11 +6,11 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { EndpointCounts } from '#sync/checkpoint';
 import type { EndpointSummary, FailedEndpoint, SyncMode } from '#sync/events';
+import type { WatermarkAdvance } from '#sync/run-plan';
 
-/** Where a run stands. */
-export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+/** Where a run stands. `SKIPPED`: Prepare found another initial load in flight (`skipped` says which). */
+export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
 /** What Prepare records when a run starts. */
 export interface RunStart {
@@ -19,16 +19,34 @@ export interface RunStart {
   runDate?: string;
   npns?: string[];
   startedAt: string;
+  /** What the run reads from (null: everything). */
+  updatedSince?: string | null;
+  /** How the watermark moves when the run succeeds (run-plan.ts). */
+  advance?: WatermarkAdvance;
+  /** The day-0 full pull (an incremental or catch-up that found no watermark). */
+  initialLoad?: true;
+  /** Why the run did nothing; its status is SKIPPED. */
+  skipped?: string;
+}
+
+/** What the watermark did when the run ended. */
+export interface RunWatermark {
+  /** The date the run could move it to (undefined: the run does not move it). */
+  target?: string;
+  advanced: boolean;
+  /** The watermark after the run. */
+  value?: string;
 }
 
 /** What RecordRun records when a run ends (again after ResumeFailed). */
 export interface RunFinish {
-  status: Exclude<RunStatus, 'RUNNING'>;
+  status: Exclude<RunStatus, 'RUNNING' | 'SKIPPED'>;
   finishedAt: string;
   durationMs: number;
   endpoints: Record<string, EndpointSummary>;
-  totals: EndpointCounts;
+  totals: EndpointSummary;
   failedEndpoints: FailedEndpoint[];
+  watermark?: RunWatermark;
 }
 
 /**
@@ -66,7 +84,7 @@ export function createDynamoRunStore({ client, tableName }: DynamoRunStoreOption
         await client.send(
           new PutItemCommand({
             TableName: tableName,
-            Item: { ...marshall({ kind: 'run', status: 'RUNNING', ...run }, { removeUndefinedValues: true }), ...runKey(run.runId) },
+            Item: { ...marshall({ kind: 'run', status: run.skipped ? 'SKIPPED' : 'RUNNING', ...run }, { removeUndefinedValues: true }), ...runKey(run.runId) },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
@@ -81,37 +99,27 @@ export function createDynamoRunStore({ client, tableName }: DynamoRunStoreOption
     },
 
     async finish(runId, finish) {
-      const values = marshall(
-        {
-          ':kind': 'run',
-          ':runId': runId,
-          ':status': finish.status,
-          ':finishedAt': finish.finishedAt,
-          ':durationMs': finish.durationMs,
-          ':endpoints': finish.endpoints,
-          ':totals': finish.totals,
-          ':failedEndpoints': finish.failedEndpoints,
-        },
-        { removeUndefinedValues: true },
-      );
+      // Every RunFinish field, written as given (the watermark only when the run says what it did).
+      const fields: Record<string, unknown> = {
+        status: finish.status,
+        finishedAt: finish.finishedAt,
+        durationMs: finish.durationMs,
+        endpoints: finish.endpoints,
+        totals: finish.totals,
+        failedEndpoints: finish.failedEndpoints,
+        ...(finish.watermark ? { watermark: finish.watermark } : {}),
+      };
+      const names = Object.keys(fields);
       await client.send(
         new UpdateItemCommand({
           TableName: tableName,
           Key: runKey(runId),
-          UpdateExpression:
-            'SET #kind = if_not_exists(#kind, :kind), #runId = if_not_exists(#runId, :runId), #status = :status, #finishedAt = :finishedAt, ' +
-            '#durationMs = :durationMs, #endpoints = :endpoints, #totals = :totals, #failedEndpoints = :failedEndpoints',
-          ExpressionAttributeNames: {
-            '#kind': 'kind',
-            '#runId': 'runId',
-            '#status': 'status',
-            '#finishedAt': 'finishedAt',
-            '#durationMs': 'durationMs',
-            '#endpoints': 'endpoints',
-            '#totals': 'totals',
-            '#failedEndpoints': 'failedEndpoints',
-          },
-          ExpressionAttributeValues: values,
+          UpdateExpression: `SET #kind = if_not_exists(#kind, :kind), #runId = if_not_exists(#runId, :runId), ${names.map((name) => `#${name} = :${name}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(['kind', 'runId', ...names].map((name) => [`#${name}`, name])),
+          ExpressionAttributeValues: marshall(
+            { ':kind': 'run', ':runId': runId, ...Object.fromEntries(names.map((name) => [`:${name}`, fields[name]])) },
+            { removeUndefinedValues: true },
+          ),
         }),
       );
     },

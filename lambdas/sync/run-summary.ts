@@ -6,6 +6,7 @@
 import { COUNT_NAMES, emptyCounts, type Checkpoint, type EndpointCounts } from '#sync/checkpoint';
 import { caughtError, type EndpointSummary, type FailedEndpoint, type FinalizeEvent, type SyncPagesEvent } from '#sync/events';
 import type { RunFinish } from '#sync/run-record';
+import { laterDate } from '#sync/watermark';
 
 /** What RecordRun writes and returns. */
 export interface RunSummary extends Pick<RunFinish, 'status' | 'endpoints' | 'totals' | 'failedEndpoints'> {
@@ -13,10 +14,22 @@ export interface RunSummary extends Pick<RunFinish, 'status' | 'endpoints' | 'to
   toResume: SyncPagesEvent[];
 }
 
-/** Counts per endpoint and in total, and which endpoints failed; `checkpoints[i]` is `items[i]`'s. */
+/** What a reconcile corrected on one endpoint: drift written plus items marked missing (NPN statuses set DEACTIVATED). */
+export const correctedOf = (counts: EndpointCounts): number => counts.inserted + counts.modified + counts.deleted + counts.marked;
+
+/** The newest `updatedAt` any endpoint read (what a full pull may move the watermark to). */
+export function newestRead(checkpoints: readonly (Checkpoint | undefined)[]): string | undefined {
+  return checkpoints.reduce<string | undefined>((newest, checkpoint) => laterDate(newest, checkpoint?.newestUpdatedAt), undefined);
+}
+
+/**
+ * Counts per endpoint and in total, and which endpoints failed; `checkpoints[i]` is `items[i]`'s. A
+ * reconcile's endpoints (and totals) also count what the pass `corrected`.
+ */
 export function summarizeRun(event: FinalizeEvent, items: readonly SyncPagesEvent[], checkpoints: readonly (Checkpoint | undefined)[]): RunSummary {
   const endpoints: Record<string, EndpointSummary> = {};
-  const totals = emptyCounts();
+  const totals: EndpointSummary = emptyCounts();
+  const reconcile = items.some((item) => item.mode === 'reconcile');
   const failedEndpoints: FailedEndpoint[] = [];
   const toResume: SyncPagesEvent[] = [];
   items.forEach((item, index) => {
@@ -24,6 +37,7 @@ export function summarizeRun(event: FinalizeEvent, items: readonly SyncPagesEven
     const summary: EndpointSummary = emptyCounts();
     for (const name of COUNT_NAMES) summary[name] = checkpoint?.[name] ?? 0;
     if (checkpoint?.unsupported) summary.unsupported = true;
+    if (reconcile) summary.corrected = correctedOf(summary);
     endpoints[item.endpoint] = summary;
     addCounts(totals, summary);
     if (!checkpoint?.done) {
@@ -31,6 +45,7 @@ export function summarizeRun(event: FinalizeEvent, items: readonly SyncPagesEven
       toResume.push(item);
     }
   });
+  if (reconcile) totals.corrected = correctedOf(totals);
   return { status: failedEndpoints.length === 0 ? 'SUCCEEDED' : 'FAILED', endpoints, totals, failedEndpoints, toResume };
 }
 

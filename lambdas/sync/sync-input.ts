@@ -1,5 +1,5 @@
-/** The sync state machine's input (`{runDate}` or a backfill) and the endpoints a run syncs (docs/SYNC.md, step 1). */
-import { isCalendarDate } from '#commons/calendar-date';
+/** The sync state machine's input (docs/SYNC.md "Inputs") and the endpoints a run syncs (docs/SYNC.md, step 1). */
+import { isCalendarDate, utcDay } from '#commons/calendar-date';
 import { DEFAULT_SYNC_ENDPOINTS, isEndpointName, type EndpointName } from '#producersync/endpoints';
 import { isNpn } from '#producersync/npn';
 import type { SyncMode } from '#sync/events';
@@ -16,54 +16,76 @@ export class InvalidInputError extends Error {
  */
 export const MAX_BACKFILL_NPNS = 500;
 
-/** What a valid input asks for. */
+/** What a valid input asks for, before the watermark is read (Prepare turns it into a run plan, run-plan.ts). */
 export interface SyncRequest {
   mode: SyncMode;
   runDate?: string;
-  updatedSince: string | null;
   npns: string[] | null;
+  /** `{"runDate":D}` alone: an operator's re-run of exactly D, which never moves the watermark. */
+  exact?: true;
 }
 
-const DAY_MS = 86_400_000;
+/** Every input the state machine accepts (docs/SYNC.md "Inputs"). */
+const ACCEPTED =
+  'input must be {"runDate":"YYYY-MM-DD"}, {"mode":"incremental","runDate":"YYYY-MM-DD"}, {"mode":"catchUp"}, {"mode":"backfill","runDate"?:"YYYY-MM-DD"}, {"mode":"backfill","npns":[...]} or {"mode":"reconcile"}';
 
-/** Accepts exactly `{runDate}` (a real date, at most tomorrow in UTC) or `{mode: "backfill", npns?}`. */
+/** The fields each mode allows beside `mode`. */
+const FIELDS: Record<SyncMode, readonly string[]> = {
+  incremental: ['runDate'],
+  catchUp: [],
+  backfill: ['runDate', 'npns'],
+  reconcile: [],
+};
+
+const isSyncMode = (value: unknown): value is SyncMode => typeof value === 'string' && Object.hasOwn(FIELDS, value);
+
+/** A real calendar date, at most tomorrow in UTC (AgentSync's dates and a UTC clock disagree around midnight). */
+function checkRunDate(runDate: unknown, now: Date): string {
+  if (!isCalendarDate(runDate)) throw new InvalidInputError(`runDate must be a calendar date YYYY-MM-DD, got ${JSON.stringify(runDate)}`);
+  const tomorrow = utcDay(now.getTime(), 1);
+  if (runDate > tomorrow) throw new InvalidInputError(`runDate ${runDate} is in the future (latest accepted: ${tomorrow})`);
+  return runDate;
+}
+
+/** Accepts exactly the inputs of ACCEPTED; anything else, unknown extra fields included, is InvalidInput. */
 export function parseSyncInput(input: unknown, now: Date = new Date()): SyncRequest {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidInputError('input must be {"runDate":"YYYY-MM-DD"} or {"mode":"backfill","npns":[...]}');
-  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new InvalidInputError(ACCEPTED);
   const fields = input as Record<string, unknown>;
   const keys = Object.keys(fields);
 
-  if ('runDate' in fields) {
+  if (!('mode' in fields) && 'runDate' in fields) {
     const extra = keys.filter((k) => k !== 'runDate');
     if (extra.length > 0) throw new InvalidInputError(`unexpected field(s) next to runDate: ${extra.join(', ')}`);
-    const { runDate } = fields;
-    if (!isCalendarDate(runDate)) {
-      throw new InvalidInputError(`runDate must be a calendar date YYYY-MM-DD, got ${JSON.stringify(runDate)}`);
-    }
-    const tomorrow = new Date(now.getTime() + DAY_MS).toISOString().slice(0, 10);
-    if (runDate > tomorrow) throw new InvalidInputError(`runDate ${runDate} is in the future (latest accepted: ${tomorrow})`);
-    return { mode: 'incremental', runDate, updatedSince: runDate, npns: null };
+    return { mode: 'incremental', runDate: checkRunDate(fields.runDate, now), npns: null, exact: true };
   }
+  const { mode } = fields;
+  if (!isSyncMode(mode)) throw new InvalidInputError(`${ACCEPTED}, got keys: ${keys.join(', ') || '(none)'}`);
+  const extra = keys.filter((k) => k !== 'mode' && !FIELDS[mode].includes(k));
+  if (extra.length > 0) throw new InvalidInputError(`unexpected field(s) in a ${mode} input: ${extra.join(', ')}`);
 
-  if (fields.mode === 'backfill') {
-    const extra = keys.filter((k) => k !== 'mode' && k !== 'npns');
-    if (extra.length > 0) throw new InvalidInputError(`unexpected field(s) in a backfill input: ${extra.join(', ')}`);
-    if (fields.npns === undefined) return { mode: 'backfill', updatedSince: null, npns: null };
-    const { npns } = fields;
-    if (!Array.isArray(npns) || npns.length === 0 || !npns.every(isNpn)) {
-      throw new InvalidInputError('npns must be a non-empty array of NPN strings (digits only); omit it to backfill every subscribed NPN');
-    }
-    const unique = [...new Set(npns as string[])];
-    if (unique.length > MAX_BACKFILL_NPNS) {
-      throw new InvalidInputError(`npns has ${unique.length} NPNs; at most ${MAX_BACKFILL_NPNS} per execution (split the list)`);
-    }
-    return { mode: 'backfill', updatedSince: null, npns: unique };
+  if (mode === 'incremental') {
+    if (fields.runDate === undefined) throw new InvalidInputError('an incremental input needs its runDate: {"mode":"incremental","runDate":"YYYY-MM-DD"}');
+    return { mode, runDate: checkRunDate(fields.runDate, now), npns: null };
   }
+  if (mode !== 'backfill') return { mode, npns: null };
+  if (fields.npns !== undefined && fields.runDate !== undefined) {
+    throw new InvalidInputError('a backfill takes npns or a runDate, not both (a backfill of some NPNs never moves the watermark)');
+  }
+  if (fields.runDate !== undefined) return { mode, runDate: checkRunDate(fields.runDate, now), npns: null };
+  if (fields.npns === undefined) return { mode, npns: null };
+  return { mode, npns: checkBackfillNpns(fields.npns) };
+}
 
-  throw new InvalidInputError(
-    `input must be {"runDate":"YYYY-MM-DD"} or {"mode":"backfill","npns":[...]}, got keys: ${keys.join(', ') || '(none)'}`,
-  );
+/** A backfill's NPN list: digits, de-duplicated, at most MAX_BACKFILL_NPNS. */
+function checkBackfillNpns(npns: unknown): string[] {
+  if (!Array.isArray(npns) || npns.length === 0 || !npns.every(isNpn)) {
+    throw new InvalidInputError('npns must be a non-empty array of NPN strings (digits only); omit it to backfill every subscribed NPN');
+  }
+  const unique = [...new Set(npns as string[])];
+  if (unique.length > MAX_BACKFILL_NPNS) {
+    throw new InvalidInputError(`npns has ${unique.length} NPNs; at most ${MAX_BACKFILL_NPNS} per execution (split the list)`);
+  }
+  return unique;
 }
 
 /** SYNC_ENDPOINTS (comma list) or the default catalogue. A typo is a deployment error, not bad input. */

@@ -283,17 +283,24 @@ export class Observability extends Construct {
     });
   }
 
-  /** An alarm notifying the topic on ALARM and OK; one evaluation period and missing data = not breaching unless given. */
-  private alarm(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number }): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      ...props,
-      evaluationPeriods: props.evaluationPeriods ?? 1,
-    });
-    alarm.addAlarmAction(new actions.SnsAction(this.alarmTopic));
-    alarm.addOkAction(new actions.SnsAction(this.alarmTopic));
-    return alarm;
+  /** An alarm notifying the alarm topic (notifyingAlarm). */
+  private alarm(id: string, props: NotifyingAlarmProps): cloudwatch.Alarm {
+    return notifyingAlarm(this, id, this.alarmTopic, props);
   }
+}
+
+export type NotifyingAlarmProps = Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number };
+
+/** An alarm notifying `topic` on ALARM and OK; one evaluation period and missing data = not breaching unless given. */
+export function notifyingAlarm(scope: Construct, id: string, topic: sns.ITopic, props: NotifyingAlarmProps): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, id, {
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    ...props,
+    evaluationPeriods: props.evaluationPeriods ?? 1,
+  });
+  alarm.addAlarmAction(new actions.SnsAction(topic));
+  alarm.addOkAction(new actions.SnsAction(topic));
+  return alarm;
 }
 
 /** One EMF metric of this product: namespace and the single `service` dimension from lambdas/commons/metrics.ts. */

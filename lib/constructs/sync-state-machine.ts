@@ -41,8 +41,9 @@ export const LAMBDA_SERVICE_ERRORS = [
 export const LAMBDA_THROTTLE_ERROR = 'Lambda.TooManyRequestsException';
 
 /**
- * The sync run (docs/ARCHITECTURE.md "Sync state machine"): Prepare → SyncEndpoints (Map of
- * endpoint loops) → RecordRun → ResumeFailed (only when something failed) → RecordRun2 → Succeed.
+ * The sync run (docs/ARCHITECTURE.md "Sync state machine"): Prepare → RunSkipped (a skipped run ends
+ * here) → SyncEndpoints (Map of endpoint loops; a reconcile's loop also sweeps, and yields through the
+ * same Wait) → RecordRun → ResumeFailed (only when something failed) → RecordRun2 → Succeed.
  *
  * State shape: Prepare's result is the state; the Map writes its iteration results to
  * `$.results`; finalize gets the whole state and its `{status, failedEndpoints}` lands in `$.run`.
@@ -105,7 +106,11 @@ export class SyncStateMachine extends Construct {
       .when(sfn.Condition.isPresent('$.run.failedEndpoints[0]'), resumeFailed.next(recordRunAgain).next(succeeded))
       .otherwise(succeeded);
 
-    const definition = prepare.next(syncEndpoints).next(recordRun).next(anyFailed);
+    // A run Prepare skipped (another initial load in flight) has nothing to sync: it ends at once.
+    const runSkipped = new sfn.Choice(this, 'RunSkipped')
+      .when(sfn.Condition.isPresent('$.skipped'), new sfn.Succeed(this, 'Skipped'))
+      .otherwise(syncEndpoints.next(recordRun).next(anyFailed));
+    const definition = prepare.next(runSkipped);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // Under /aws/vendedlogs/ CloudWatch Logs needs no resource-policy entry for the delivery (that policy
@@ -122,7 +127,8 @@ export class SyncStateMachine extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      comment: 'ProducerSync sync run: {"runDate":"YYYY-MM-DD"} or {"mode":"backfill","npns":[...]}',
+      comment:
+        'ProducerSync sync run: {"mode":"incremental","runDate":"YYYY-MM-DD"}, {"runDate":"YYYY-MM-DD"} (exactly that date), {"mode":"catchUp"}, {"mode":"backfill","runDate"?:...,"npns"?:[...]} or {"mode":"reconcile"}',
       timeout: Duration.hours(24),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },

@@ -6,9 +6,9 @@ import { executionTarget, runExecutions } from '../support/start-execution.ts';
 export const command = defineCommand({
   description:
     'Starts a reconcile run, {"mode":"reconcile"}: a full pass over every endpoint with the change-only rule, so only\n' +
-    'drift is written (the weekly schedule starts the same), and prints the execution\'s console link. With --local, in\n' +
-    'the local deployment running on the data directory. Until the sync engine implements reconcile runs (phase 2,\n' +
-    'issue 12), such a run fails at once with InvalidInput.',
+    'drift is written (the weekly schedule starts the same); items the API no longer returns are marked\n' +
+    'missingFromSource and NPN statuses fixed from the subscription list (docs/SYNC.md "Reconcile"). Prints the\n' +
+    'execution\'s console link; `runs` shows what it corrected. With --local, in the local deployment running on the data directory.',
   options: {
     ...executionOptions,
     ...localOptions,

@@ -12,16 +12,20 @@ import type { LocalHarness, ProducerSyncApi } from '#local/harness';
 import { defineCommand } from '../support/command.ts';
 import { elapsedLog, type Log } from '../support/console-report.ts';
 import { credentialFlags, credentialsFrom, missingCredentials } from '../support/credential-options.ts';
-import { integer, secret, UsageError } from '../support/options.ts';
+import { integer, secret, text, UsageError } from '../support/options.ts';
+import type { FeedFilter } from '#feed/feed-filter';
 import { dataDirOption } from './connect.ts';
 import { acquireLock, dataDir, readJson, readSecretFile, writeJson, writeSecret } from './data-dir.ts';
+import { parseFeedSpec } from './feed-spec.ts';
 
 type Source = { kind: 'simulator'; npns: number; seed: number } | { kind: 'api'; apiBaseUrl: string; tokenUrl: string; clientId: string; scope?: string };
 
-/** config.json: what the data directory syncs from (no secret) and the ports of its first start. */
+/** config.json: what the data directory syncs from (no secret), the ports of its first start, its change feeds. */
 interface Config {
   source: Source;
   ports: { webhook?: number; dynamodb?: number; simulator?: number };
+  /** The teams' change feeds (`--feed`), kept for the next start. */
+  feeds?: Record<string, FeedFilter>;
 }
 
 /** deployment.json: how operator commands reach the running deployment (`connectLocalDeployment`). */
@@ -46,6 +50,8 @@ export interface ReadyLine {
   webhookSecretFile: string;
   dynamodb: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; dataTable: string; controlTable: string; streamArn: string };
   simulatorUrl?: string;
+  /** With `--feed`: where each team's queue is (fauxqs, same region and credentials as `dynamodb`). */
+  changeFeeds?: { endpoint: string; queues: Record<string, { queueUrl: string; deadLetterQueueUrl: string }> };
   warnings?: string[];
 }
 
@@ -67,6 +73,12 @@ const options = {
     placeholder: 'whsec_...',
     rule: { test: (v) => WEBHOOK_SECRET.test(v), expected: 'a Svix signing secret: whsec_ followed by base64' },
     description: 'verify deliveries with this Svix secret (default: generated at the first start); kept in the data directory, mode 0600',
+  }),
+  feed: text({
+    placeholder: 'SPEC',
+    description:
+      'teams\' change feeds, as pipeline.addChangeFeed takes them: NAME[:recordTypes=A,B,states=TX,npns=N];NAME2... ' +
+      "(default: the data directory's; local/README.md)",
   }),
 };
 
@@ -122,7 +134,7 @@ function reserveStdout(): { writeThrough(write: () => void): void } {
 export const command = defineCommand({
   summary: 'run the app on this machine until Ctrl-C, its state kept in a data directory',
   synopsis:
-    '[--data-dir DIR] [--port P] [--npns N] [--seed S] [--api-base-url URL --token-url URL --client-id ID --client-secret S [--scope S]] [--webhook-secret whsec_...]',
+    '[--data-dir DIR] [--port P] [--npns N] [--seed S] [--api-base-url URL --token-url URL --client-id ID --client-secret S [--scope S]] [--webhook-secret whsec_...] [--feed SPEC]',
   description:
     'Runs the app on this machine until Ctrl-C or SIGTERM, its state kept in the data directory: DynamoDB Local\n' +
     'persisting there, the events queue, the synthesized state machine on the Step Functions stand-in, the HTTP front\n' +
@@ -131,13 +143,15 @@ export const command = defineCommand({
     "in flight included; settings not given again are the directory's.\n\n" +
     'When ready it prints one JSON line on stdout (also with --output json):\n' +
     '  {"ready":true,"webhookUrl","webhookSecretFile","dynamodb":{"endpoint","region","accessKeyId","secretAccessKey",\n' +
-    '   "dataTable","controlTable","streamArn"},"simulatorUrl"}\n' +
+    '   "dataTable","controlTable","streamArn"},"simulatorUrl","changeFeeds":{"endpoint","queues":{NAME:{"queueUrl",\n' +
+    '   "deadLetterQueueUrl"}}}}   (changeFeeds with --feed: each team\'s SQS FIFO queue, docs/STREAM-CONTRACT.md §7)\n' +
     'Progress and logs go to stderr. Every service listens on 127.0.0.1; DynamoDB Local runs in a private network\n' +
     'namespace where the machine allows one (else the line carries a "warnings" entry). Exit codes: 0 after\n' +
     'Ctrl-C/SIGTERM, 1 if it could not start, 2 on bad usage or a data directory in use (nothing started).',
   options,
   jsonLine: true,
   check(values) {
+    if (values.feed !== undefined) parseFeedSpec(values.feed);
     if (!API_OPTIONS.some((name) => values[name] !== undefined)) return;
     const missing = missingCredentials(values);
     if (missing.length > 0) throw new UsageError(`syncing from an API needs ${missing.join(', ')}`);
@@ -162,9 +176,20 @@ export const command = defineCommand({
           }
         : saved.source;
     if (saved && JSON.stringify(saved.source) !== JSON.stringify(source)) log(`data directory ${dir.root} synced from ${JSON.stringify(saved.source)}; from now on ${JSON.stringify(source)}`);
+    const feeds = values.feed !== undefined ? parseFeedSpec(values.feed) : (saved?.feeds ?? {});
+    if (Object.keys(feeds).length > 0) {
+      // The app synthesizes its feeds from context, as `cdk deploy -c producersync:changeFeeds=...` does.
+      const context = JSON.parse(process.env.CDK_CONTEXT_JSON ?? '{}') as Record<string, unknown>;
+      process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...context, 'producersync:changeFeeds': feeds });
+      log(`change feeds: ${Object.entries(feeds).map(([team, filter]) => `${team} ${JSON.stringify(filter)}`).join('; ')}`);
+    }
 
     // Loaded here, not at the top: the usage and its errors need none of the harness.
-    const [{ newWebhookSecret, startHarness }, { startSimulator }] = await Promise.all([import('#local/harness'), import('#sim/server')]);
+    const [{ newWebhookSecret, startHarness }, { startSimulator }, { changeFeedQueues }] = await Promise.all([
+      import('#local/harness'),
+      import('#sim/server'),
+      import('#local/change-feeds'),
+    ]);
     let harness: LocalHarness | undefined;
     try {
       const ports = {
@@ -212,7 +237,8 @@ export const command = defineCommand({
       const resumed = harness.resumeExecutions();
       if (resumed.length > 0) log(`resuming ${resumed.length} run(s) in flight at the last stop: ${resumed.join(', ')}`);
       harness.startSchedules({ stateFile: dir.schedules });
-      writeJson(dir.config, { source, ports } satisfies Config);
+      writeJson(dir.config, { source, ports, ...(Object.keys(feeds).length > 0 ? { feeds } : {}) } satisfies Config);
+      const teamQueues = changeFeedQueues(harness.stacks, harness.provisioned);
 
       const aws = localAwsEnv({});
       const dynamoLocal = standIns.dynamoLocal;
@@ -230,6 +256,14 @@ export const command = defineCommand({
           streamArn: resources.dataStreamArn,
         },
         ...(simulatorUrl ? { simulatorUrl } : {}),
+        ...(Object.keys(teamQueues).length > 0
+          ? {
+              changeFeeds: {
+                endpoint: standIns.endpoints.sqs ?? '',
+                queues: Object.fromEntries(Object.entries(teamQueues).map(([team, q]) => [team, { queueUrl: q.queueUrl, deadLetterQueueUrl: q.deadLetterQueueUrl }])),
+              },
+            }
+          : {}),
         ...(dynamoLocal?.warning ? { warnings: [dynamoLocal.warning] } : {}),
       };
       writeJson(dir.deployment, {

@@ -1,10 +1,9 @@
 /** Plain-text tables for run records: the `runs` listing and the per-endpoint summary after a sync. */
-import type { EndpointCounts } from '#sync/checkpoint';
 import type { EndpointSummary } from '#sync/events';
 import type { RunRecord as StoredRunRecord } from '#sync/run-record';
 
 /** A run record as the tables show it: the stored record (`#sync/run-record`), with any count allowed to be missing. */
-export type RunRecord = Omit<StoredRunRecord, 'endpoints' | 'totals'> & { endpoints?: Record<string, Partial<EndpointSummary>>; totals?: Partial<EndpointCounts> };
+export type RunRecord = Omit<StoredRunRecord, 'endpoints' | 'totals'> & { endpoints?: Record<string, Partial<EndpointSummary>>; totals?: Partial<EndpointSummary> };
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -16,7 +15,8 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 export function formatRunTable(runs: RunRecord[]): string {
   if (runs.length === 0) return 'no runs yet';
   return table(
-    ['run', 'mode', 'runDate', 'status', 'started', 'duration', 'pages', 'inserted', 'modified', 'deleted', 'quarantined'],
+    // corrected: what a reconcile fixed (drift written, items marked missing, NPN statuses); empty for other runs.
+    ['run', 'mode', 'runDate', 'status', 'started', 'duration', 'pages', 'inserted', 'modified', 'deleted', 'quarantined', 'corrected'],
     runs.map((r) => [
       r.runId,
       r.mode ?? '',
@@ -29,6 +29,7 @@ export function formatRunTable(runs: RunRecord[]): string {
       r.totals?.modified ?? 0,
       r.totals?.deleted ?? 0,
       r.totals?.quarantined ?? 0,
+      r.totals?.corrected ?? '',
     ]),
   );
 }

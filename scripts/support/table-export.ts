@@ -20,24 +20,30 @@ export interface ExportLine {
 const SCAN_SEGMENTS = 16;
 const SCAN_PAGE_ITEMS = 500;
 
-/** Every source record in the data table (NPN status items and other non-record items are left out), sorted by type, NPN, id. */
-export async function readSyncedRecords(dynamo: DynamoDBClient, tableName: string): Promise<ExportLine[]> {
-  const lines: ExportLine[] = [];
+/** Every item of a table, unmarshalled, in no particular order (a segmented Scan, see SCAN_SEGMENTS). */
+export async function scanItems(dynamo: DynamoDBClient, tableName: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
   const scanSegment = async (segment: number): Promise<void> => {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await dynamo.send(
         new ScanCommand({ TableName: tableName, Segment: segment, TotalSegments: SCAN_SEGMENTS, Limit: SCAN_PAGE_ITEMS, ExclusiveStartKey: startKey }),
       );
-      for (const raw of page.Items ?? []) {
-        const item = unmarshall(raw);
-        if (!item.record || item.recordType === 'npnStatus') continue;
-        lines.push({ type: item.recordType, npn: item.npn, id: item.id, deleted: item.deleted === true, record: item.record });
-      }
+      for (const raw of page.Items ?? []) items.push(unmarshall(raw));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   };
   await Promise.all(Array.from({ length: SCAN_SEGMENTS }, (_, segment) => scanSegment(segment)));
+  return items;
+}
+
+/** Every source record in the data table (NPN status items and other non-record items are left out), sorted by type, NPN, id. */
+export async function readSyncedRecords(dynamo: DynamoDBClient, tableName: string): Promise<ExportLine[]> {
+  const lines: ExportLine[] = [];
+  for (const item of await scanItems(dynamo, tableName)) {
+    if (!item.record || item.recordType === 'npnStatus') continue;
+    lines.push({ type: item.recordType as string, npn: item.npn as string, id: item.id as number, deleted: item.deleted === true, record: item.record as Record<string, unknown> });
+  }
   return lines.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.npn < b.npn ? -1 : a.npn > b.npn ? 1 : a.id - b.id));
 }
 
