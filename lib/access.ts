@@ -16,13 +16,14 @@ export const TABLE_ACCESS = {
     data: { actions: ['BatchGetItem', 'PutItem', 'UpdateItem'], queryIndexes: [CHANGE_INDEX_NAME] },
     control: { actions: ['GetItem', 'PutItem', 'UpdateItem', 'Query'] },
   },
-  // sync/run-record.ts load/finish, sync/checkpoint.ts load, sync/watermark.ts (GetItem, UpdateItem), sync/run-lease.ts release
+  // sync/run-record.ts load/finish, sync/checkpoint.ts load, sync/watermark.ts (GetItem, UpdateItem), sync/run-lease.ts release,
+  // dispatcher/pending-activations.ts resolve (UpdateItem)
   finalize: { control: { actions: ['GetItem', 'UpdateItem', 'DeleteItem'] } },
-  // dispatcher/npn-status.ts (PutItem), dispatcher/activations.ts (Query of one NPN's items); dedup.ts
-  // (PutItem, UpdateItem), activations.ts (GetItem, PutItem, DeleteItem, Query on byKind) and the watermark
-  // (sync/watermark.ts: GetItem, UpdateItem) on the control table
+  // dispatcher/npn-status.ts (conditional Puts, in TransactWriteItems: IAM checks them as PutItem; BatchGetItem
+  // of statuses); dedup.ts (UpdateItem), pending-activations.ts (GetItem, PutItem, UpdateItem, DeleteItem,
+  // Query on byKind) and the watermark (sync/watermark.ts: GetItem, UpdateItem) on the control table
   dispatcher: {
-    data: { actions: ['Query', 'PutItem'] },
+    data: { actions: ['BatchGetItem', 'PutItem'] },
     control: { actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: ['byKind'] },
   },
 } as const satisfies Record<string, { data?: TableAccess; control?: TableAccess }>;

@@ -35,6 +35,14 @@ export interface IngestStackProps extends StackProps {
 export const WEBHOOK_PATH = '/webhooks/psapi';
 
 const DISPATCHER_TIMEOUT = Duration.seconds(60);
+/**
+ * Events per dispatcher invocation, and how long the event source gathers them: a wave of one-NPN
+ * npn.activated events arrives as batches of up to 1,000, so its backfills hold 500 NPNs each
+ * instead of 10 (more than 10 needs a batching window; Lambda also caps a batch at 6 MB). An
+ * updates_available event waits at most the window before its run starts.
+ */
+const DISPATCHER_BATCH_SIZE = 1000;
+const DISPATCHER_BATCHING_WINDOW = Duration.seconds(20);
 
 /** The route that starts the sync: the webhook API, the queue, the dispatcher, its schedules, the alarms. */
 export class IngestStack extends Stack {
@@ -88,8 +96,8 @@ export class IngestStack extends Stack {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: key,
       enforceSSL: true,
-      // AWS guidance for Lambda event sources: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(DISPATCHER_TIMEOUT.toSeconds() * 6),
+      // AWS guidance for Lambda event sources: at least six times the function timeout plus the batching window.
+      visibilityTimeout: Duration.seconds(DISPATCHER_TIMEOUT.toSeconds() * 6 + DISPATCHER_BATCHING_WINDOW.toSeconds()),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.eventsDeadLetterQueue, maxReceiveCount: config.dlqMaxReceiveCount },
     });
@@ -115,6 +123,8 @@ export class IngestStack extends Stack {
       name: 'dispatcher',
       description: 'ProducerSync: start sync runs and record NPN status from queued webhook events and schedules',
       timeout: DISPATCHER_TIMEOUT,
+      // CPU scales with memory: an onboarding wave signs thousands of DynamoDB requests per invocation.
+      memorySize: 512,
       logEncryptionKey,
       // No ProducerSync credentials: the dispatcher never calls the API, the executions it starts do. It only
       // describes the credentials secret (never reads it) to know whether the operator has filled it in.
@@ -132,7 +142,8 @@ export class IngestStack extends Stack {
     // Mapped by hand (not SqsEventSource) so the role gets exactly the queue and key actions polling needs.
     dispatcher.addEventSourceMapping('EventsQueueSource', {
       eventSourceArn: this.eventsQueue.queueArn,
-      batchSize: 10,
+      batchSize: DISPATCHER_BATCH_SIZE,
+      maxBatchingWindow: DISPATCHER_BATCHING_WINDOW,
       reportBatchItemFailures: true,
       // Bounded: at most this many dispatcher invocations (batches) at once.
       maxConcurrency: config.dispatcherConcurrency,

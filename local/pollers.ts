@@ -4,6 +4,7 @@
  */
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { chunked } from '#commons/chunked';
 import { sqsClient } from '#commons/clients';
 import { logger } from '#commons/logger';
 import { sleep } from '#producersync/retry';
@@ -48,6 +49,7 @@ export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatch
 export interface PollQueueOptions {
   queueUrl: string;
   handler: SqsHandler;
+  /** Messages per handler call (the mapping's BatchSize, up to 10,000): gathered 10 a receive while the queue has more. */
   batchSize?: number;
   waitTimeSeconds?: number;
   /** Honour `batchItemFailures` in the response (`FunctionResponseTypes: [ReportBatchItemFailures]`); default true. Without it a response means the whole batch succeeded. */
@@ -124,29 +126,43 @@ export function pollQueue(options: PollQueueOptions): Poller {
       return;
     }
     const done = records.filter((r) => !failed.has(r.messageId));
-    if (done.length === 0) return;
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: options.queueUrl,
-        Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-      }),
-    );
+    // SQS takes at most 10 entries per DeleteMessageBatch.
+    for (const entries of chunked(done, 10)) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: entries.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+    }
   };
+
+  const batchSize = options.batchSize ?? 10;
+  // SQS returns at most 10 messages per receive.
+  const receive = async (waitTimeSeconds: number, room: number): Promise<Message[]> =>
+    (
+      await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.queueUrl,
+          MaxNumberOfMessages: Math.min(10, room),
+          WaitTimeSeconds: waitTimeSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: abort.signal },
+      )
+    ).Messages ?? [];
 
   const loop = (async () => {
     while (!abort.signal.aborted) {
       const cycle = waiters.beginCycle();
       try {
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: options.batchSize ?? 10,
-            WaitTimeSeconds: options.waitTimeSeconds ?? 1,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: abort.signal },
-        );
+        const Messages = await receive(options.waitTimeSeconds ?? 1, batchSize);
+        // Lambda's batching window, closed as soon as the queue has nothing more to give.
+        for (let more = Messages; more.length > 0 && Messages.length < batchSize; ) {
+          more = await receive(0, batchSize - Messages.length);
+          Messages.push(...more);
+        }
         if (Messages.length > 0) {
           await handleBatch(Messages);
         } else {

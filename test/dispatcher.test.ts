@@ -1,85 +1,34 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import type { _Record } from '@aws-sdk/client-dynamodb-streams';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { Webhook } from 'svix';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { applyEnv, localAwsEnv } from '#local/aws-env';
 import type { LocalService } from '#local/dynamodb-local';
 import { startSqs } from '#local/fauxqs';
 import { startSecretsManager } from '#local/secrets-manager';
-import { pollQueue, type Poller } from '#local/pollers';
 import { startSfnApi, type SfnApi } from '#local/sfn-api';
-import type { Asl } from '#local/state-machine';
-import { startHttpFront } from '#local/http-front';
 import { lambdaContext } from '#local/lambda-context';
-import { createTablesFromTemplates } from '#local/provision';
-import { createStreamReader } from '#local/stream-reader';
-import { appTemplates } from '#local/synth';
-import { GIVE_UP_AFTER_MS, RETRY_DELAY_MS, retryPendingActivations } from '#dispatcher/activations';
-import { createDispatcherDeps, type DispatcherDeps } from '#dispatcher/deps';
+import { RETRY_DELAY_MS, retryPendingActivations } from '#dispatcher/activations';
+import { createDispatcherDeps } from '#dispatcher/deps';
 import { backfillExecutionName, runExecutionName, sanitizeForExecutionName } from '#dispatcher/execution-name';
 import { handler } from '#dispatcher/handler';
 import { SCHEDULED_ACTIONS, type ScheduledAction } from '#dispatcher/schedule';
-import { createWebhookHandler } from '#webhook/handler';
-import { createSigningSecretStore } from '#webhook/signing-secret';
 import { typeShardOf } from '#sync/change-index';
 import { createDynamoWatermarkStore } from '#sync/watermark';
 import { captureLogLines, captureMetricLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
+import { batch, getItem as getItemOf, NOOP_ASL, sqsRecord, startWebhookRoute, STATE_MACHINE_ARN, webhookEvent as event, type WebhookRoute } from './support/dispatcher-fixtures.ts';
+import { createControlTable, createDataTable, readStream } from './sync-fixtures.ts';
 
 import { logger } from '#commons/logger';
 
 logger.setLogLevel('SILENT');
 
-const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:sync';
-
-/** Executions are recorded and stay RUNNING (no handlers), so each test decides when one ends (StopExecution). */
-const NOOP_ASL = { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } } as unknown as Asl;
-
-/** The app's data and control tables, from the synthesized templates. */
-async function createTables(dynamo: DynamoDBClient, suffix: string): Promise<{ dataTableName: string; controlTableName: string; streamArn: string }> {
-  const { DataTable, ControlTable } = await createTablesFromTemplates(await appTemplates(), { DataTable: `data-${suffix}`, ControlTable: `control-${suffix}` }, { dynamo });
-  return { dataTableName: DataTable!.name, controlTableName: ControlTable!.name, streamArn: DataTable!.streamArn! };
-}
-
-let seq = 0;
-function sqsRecord(body: Record<string, unknown>, opts: { eventId?: string; messageId?: string } = {}): SQSRecord {
-  const eventId = opts.eventId ?? (body.id as string | undefined);
-  return {
-    messageId: opts.messageId ?? `m-${++seq}`,
-    receiptHandle: 'r',
-    body: JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'x', ApproximateFirstReceiveTimestamp: String(Date.now()) },
-    messageAttributes: eventId
-      ? {
-          eventId: { dataType: 'String', stringValue: eventId, stringListValues: [], binaryListValues: [] },
-          eventType: { dataType: 'String', stringValue: String(body.type), stringListValues: [], binaryListValues: [] },
-        }
-      : {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:events',
-    awsRegion: 'us-east-1',
-  };
-}
-const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-const event = (type: string, data: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  id: `evt_${randomUUID()}`,
-  type,
-  timestamp: new Date().toISOString(),
-  data,
-  ...extra,
-});
-
 let sfn: SfnApi;
 let sqsService: LocalService;
 let secretsService: LocalService;
 let dynamo: DynamoDBClient;
-let tables: Awaited<ReturnType<typeof createTables>>;
+let tables: { dataTableName: string; controlTableName: string };
 /** The SFN stand-in lives for the whole file; each test looks only at the executions it started. */
 let executionsBefore = 0;
 const executions = () => sfn.executions().slice(executionsBefore);
@@ -95,19 +44,16 @@ afterAll(async () => {
   await Promise.all([sfn?.stop(), sqsService?.stop(), secretsService?.stop()]);
 });
 beforeEach(async () => {
-  tables = await createTables(dynamo, randomUUID().slice(0, 8));
+  tables = { dataTableName: await createDataTable(dynamo), controlTableName: await createControlTable(dynamo) };
   process.env.DATA_TABLE_NAME = tables.dataTableName;
   process.env.CONTROL_TABLE_NAME = tables.controlTableName;
   process.env.STATE_MACHINE_ARN = STATE_MACHINE_ARN;
   executionsBefore = sfn.executions().length;
 });
 
-const getItem = async (table: string, pk: string, sk: string) => {
-  const out = await dynamo.send(new GetItemCommand({ TableName: table, Key: marshall({ pk, sk }), ConsistentRead: true }));
-  return out.Item ? unmarshall(out.Item) : undefined;
-};
-
-const streamRecords = (streamArn: string): Promise<_Record[]> => createStreamReader({ streamArn }).read();
+const getItem = (table: string, pk: string, sk: string) => getItemOf(dynamo, table, pk, sk);
+/** The pending group of an execution (its item id is the execution name). */
+const pendingGroupOf = (executionArn: string) => getItem(tables.controlTableName, `ACTIVATION#${executionArn.split(':').at(-1)}`, 'PENDING');
 
 describe('execution names', () => {
   it('are valid, deterministic and collision-resistant', () => {
@@ -155,10 +101,16 @@ describe('dispatcher', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(executions()).toHaveLength(1);
     expect(inputs()).toEqual([{ mode: 'backfill', npns: ['1234567', '15645555', '19855109'] }]);
+    expect(await pendingGroupOf(executions()[0]!.executionArn)).toMatchObject({
+      attempts: 1,
+      kind: 'pendingActivation',
+      executionArn: executions()[0]!.executionArn,
+      npns: new Set(['1234567', '15645555', '19855109']),
+    });
     for (const npn of ['1234567', '15645555', '19855109']) {
-      expect(await getItem(tables.controlTableName, `ACTIVATION#${npn}`, 'PENDING')).toMatchObject({ attempts: 1, kind: 'pendingActivation', executionArn: executions()[0]!.executionArn });
       expect(await getItem(tables.dataTableName, `NPN#${npn}`, 'STATUS')).toMatchObject({ status: 'ACTIVE', recordType: 'npnStatus', npn });
     }
+    expect(await getItem(tables.controlTableName, `EVENT#${a.id}`, 'EVENT')).toMatchObject({ status: 'DONE', executionArn: executions()[0]!.executionArn });
     // Redelivery of an activation already handled starts nothing new.
     expect((await handler(batch(sqsRecord(b)))).batchItemFailures).toEqual([]);
     expect(executions()).toHaveLength(1);
@@ -187,7 +139,7 @@ describe('dispatcher', () => {
       changedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });
     expect(await getItem(tables.dataTableName, `NPN#${npn}`, 'licenses#1')).toBeDefined();
-    const changes = (await streamRecords(tables.streamArn)).filter((r) => r.dynamodb?.Keys?.sk?.S === 'STATUS');
+    const changes = (await readStream(dynamo, tables.dataTableName)).filter((r) => r.dynamodb?.Keys?.sk?.S === 'STATUS');
     expect(changes.map((r) => r.eventName)).toEqual(['INSERT']);
     expect(executions()).toHaveLength(0);
   });
@@ -199,9 +151,8 @@ describe('dispatcher', () => {
     await handler(batch(sqsRecord(deactivated)));
     expect((await handler(batch(sqsRecord(lateActivation)))).batchItemFailures).toEqual([]);
     expect(await getItem(tables.dataTableName, `NPN#${npn}`, 'STATUS')).toMatchObject({ status: 'DEACTIVATED', eventId: deactivated.id });
-    // Nor start a backfill or a pending activation for it.
+    // Nor start a backfill (so no pending activation) for it.
     expect(executions()).toHaveLength(0);
-    expect(await getItem(tables.controlTableName, `ACTIVATION#${npn}`, 'PENDING')).toBeUndefined();
     expect(await getItem(tables.controlTableName, `EVENT#${lateActivation.id}`, 'EVENT')).toMatchObject({ status: 'DONE' });
 
     // And a late deactivation does not cancel a newer activation's pending backfill.
@@ -210,7 +161,11 @@ describe('dispatcher', () => {
     await handler(batch(sqsRecord(activated)));
     await handler(batch(sqsRecord(lateDeactivation)));
     expect(await getItem(tables.dataTableName, 'NPN#778', 'STATUS')).toMatchObject({ status: 'ACTIVE' });
-    expect(await getItem(tables.controlTableName, 'ACTIVATION#778', 'PENDING')).toBeDefined();
+    expect((await pendingGroupOf(executions()[0]!.executionArn))?.npns).toEqual(new Set(['778']));
+    // The retry run backfills it again: it is still active.
+    const deps = createDispatcherDeps({ dynamo, sfn: new SFNClient({}), ...tables, stateMachineArn: STATE_MACHINE_ARN });
+    await stopExecution(executions()[0]!.executionArn);
+    expect(await retryPendingActivations(deps, Date.now() + RETRY_DELAY_MS + 1000)).toMatchObject({ retried: 1, deactivated: 0 });
   });
 
   it('fails only the poison records of a batch and acknowledges unknown types', async () => {
@@ -253,44 +208,12 @@ describe('dispatcher', () => {
     expect(await getItem(tables.controlTableName, `EVENT#${evt.id}`, 'EVENT')).toMatchObject({ status: 'PENDING' });
   });
 
-  it('retries pending activations whose data is still empty, resolves the rest, and gives up after the limit', async () => {
-    const deps: DispatcherDeps = createDispatcherDeps({ dynamo, sfn: new SFNClient({}), ...tables, stateMachineArn: STATE_MACHINE_ARN });
-    const evt = event('producersync.npn.activated', { npns: ['100', '200', '300', '400'] });
-    await handler(batch(sqsRecord(evt)));
-    const firstBackfill = executions()[0]!;
-    // 200 got data; 300 was deactivated since; 100 and 400 are still empty.
-    await dynamo.send(new PutItemCommand({ TableName: tables.dataTableName, Item: marshall({ pk: 'NPN#200', sk: 'licenses#9', recordType: 'licenses', npn: '200' }) }));
-    await handler(batch(sqsRecord(event('producersync.npn.deactivated', { npn: '300' }))));
-
-    // Not due yet, and the first backfill is still running.
-    let summary = await retryPendingActivations(deps, Date.now());
-    expect(summary).toMatchObject({ pending: 3, resolved: 1, waiting: 2, retried: 0 });
-
-    await stopExecution(firstBackfill.executionArn);
-    summary = await handler({ source: 'producersync.schedule', action: 'retry-pending-activations' });
-    expect(summary.waiting).toBe(2); // nextAttemptAt is ~20 h away
-
-    summary = await retryPendingActivations(deps, Date.now() + RETRY_DELAY_MS + 1000);
-    expect(summary).toMatchObject({ pending: 2, retried: 2, gaveUp: 0 });
-    expect(executions()).toHaveLength(2);
-    expect(inputs()[1]).toEqual({ mode: 'backfill', npns: ['100', '400'] });
-    expect(await getItem(tables.controlTableName, 'ACTIVATION#100', 'PENDING')).toMatchObject({ attempts: 2 });
-    expect(await getItem(tables.controlTableName, 'ACTIVATION#200', 'PENDING')).toBeUndefined();
-    expect(await getItem(tables.controlTableName, 'ACTIVATION#300', 'PENDING')).toBeUndefined();
-
-    await stopExecution(executions()[1]!.executionArn);
-    summary = await retryPendingActivations(deps, Date.now() + GIVE_UP_AFTER_MS + 1000);
-    expect(summary).toMatchObject({ pending: 2, gaveUp: 2, retried: 0 });
-    const left = await dynamo.send(new QueryCommand({ TableName: tables.controlTableName, IndexName: 'byKind', KeyConditionExpression: 'kind = :k', ExpressionAttributeValues: marshall({ ':k': 'pendingActivation' }) }));
-    expect(left.Items).toEqual([]);
-  });
-
   it('routes scheduled actions through one table and refuses an unknown action by name', async () => {
     expect(Object.keys(SCHEDULED_ACTIONS)).toEqual(['retry-pending-activations', 'check-freshness', 'reconcile']);
     const unknown = { source: 'producersync.schedule', action: 'rebalance' } as ScheduledAction<string>;
     await expect(handler(unknown)).rejects.toThrow('unknown scheduled action "rebalance"; known: retry-pending-activations, check-freshness, reconcile');
     await expect(handler({ source: 'elsewhere' } as never)).rejects.toThrow('dispatcher received an event it does not handle');
-    expect(await handler({ source: 'producersync.schedule', action: 'retry-pending-activations' })).toMatchObject({ pending: 0, retried: 0 });
+    expect(await handler({ source: 'producersync.schedule', action: 'retry-pending-activations' })).toMatchObject({ groups: 0, retried: 0 });
   });
 
   it('logs the Lambda context and the event id on every line of an invocation', async () => {
@@ -305,75 +228,34 @@ describe('dispatcher', () => {
 describe('webhook → queue → dispatcher', () => {
   // Small so the poison test is quick: each failed receive waits out the visibility timeout, as with Lambda.
   const MAX_RECEIVE_COUNT = 2;
-  let sqs: SQSClient;
-  let queueUrl: string;
-  let dlqUrl: string;
-  let signingSecret: string;
-  let front: LocalService;
-  let poller: Poller;
+  let route: WebhookRoute;
 
   beforeEach(async () => {
-    sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-    const suffix = randomUUID().slice(0, 8);
-    dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `events-dlq-${suffix}` }))).QueueUrl!;
-    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-    queueUrl = (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `events-${suffix}`,
-          Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }) },
-        }),
-      )
-    ).QueueUrl!;
-    signingSecret = `whsec_${randomBytes(24).toString('base64')}`;
-    const secretId = `webhook-${suffix}`;
-    await new SecretsManagerClient({}).send(new CreateSecretCommand({ Name: secretId, SecretString: signingSecret }));
-    const webhook = createWebhookHandler({ secrets: createSigningSecretStore({ client: new SecretsManagerClient({}), secretId }), queueUrl });
-    front = await startHttpFront({ routes: { 'POST /webhooks/psapi': webhook } });
-    poller = pollQueue({ queueUrl, handler, waitTimeSeconds: 0 });
+    route = await startWebhookRoute({ handler, maxReceiveCount: MAX_RECEIVE_COUNT });
   });
   afterEach(async () => {
-    await Promise.all([poller?.stop(), front?.stop()]);
+    await route?.stop();
   });
-
-  async function deliver(body: string, msgId: string): Promise<number> {
-    const now = new Date();
-    const res = await fetch(`${front.endpoint}/webhooks/psapi`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'svix-id': msgId,
-        'svix-timestamp': String(Math.floor(now.getTime() / 1000)),
-        'svix-signature': new Webhook(signingSecret).sign(msgId, now, body),
-      },
-      body,
-    });
-    await res.arrayBuffer();
-    return res.status;
-  }
-
-  const visible = async (url: string) =>
-    Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
 
   it('a valid webhook delivered five times gives one execution', async () => {
     const body = JSON.stringify({ id: 'whe_000012345', type: 'producersync.updates_available', timestamp: '2025-07-24T22:51:05.206Z', data: { runDate: '2025-07-24' } });
-    for (let i = 0; i < 5; i++) expect(await deliver(body, 'msg_daily_1')).toBe(202);
-    await poller.drain(10_000);
+    for (let i = 0; i < 5; i++) expect(await route.deliver(body, 'msg_daily_1')).toBe(202);
+    await route.poller.drain(10_000);
     expect(executions().map((e) => e.name)).toEqual(['run-2025-07-24-msg_daily_1']);
     expect(inputs()).toEqual([{ mode: 'incremental', runDate: '2025-07-24' }]);
-    expect(await visible(queueUrl)).toBe(0);
-    expect(await visible(dlqUrl)).toBe(0);
+    expect(await route.visible(route.queueUrl)).toBe(0);
+    expect(await route.visible(route.dlqUrl)).toBe(0);
     expect(await getItem(tables.controlTableName, 'EVENT#msg_daily_1', 'EVENT')).toMatchObject({ status: 'DONE' });
   });
 
   it('a poison message (activation without an NPN) ends in the DLQ after the configured receives', async () => {
     const poison = JSON.stringify({ id: 'evt_poison', type: 'producersync.npn.activated', timestamp: new Date().toISOString(), data: {} });
     const good = JSON.stringify({ id: 'evt_good', type: 'producersync.npn.activated', timestamp: new Date().toISOString(), data: { npn: '15645555' } });
-    expect(await deliver(poison, 'msg_poison')).toBe(202);
-    expect(await deliver(good, 'msg_good')).toBe(202);
-    await poller.drain(15_000);
-    expect(await visible(queueUrl)).toBe(0);
-    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
+    expect(await route.deliver(poison, 'msg_poison')).toBe(202);
+    expect(await route.deliver(good, 'msg_good')).toBe(202);
+    await route.poller.drain(15_000);
+    expect(await route.visible(route.queueUrl)).toBe(0);
+    const dead = await route.sqs.send(new ReceiveMessageCommand({ QueueUrl: route.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
     expect(dead.Messages?.map((m) => m.Body)).toEqual([poison]);
     expect(dead.Messages?.[0]?.MessageAttributes?.eventId?.StringValue).toBe('msg_poison');
     expect(Number(dead.Messages?.[0]?.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(MAX_RECEIVE_COUNT);

@@ -1,5 +1,5 @@
 import { DeleteItemCommand, DescribeTableCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoClient, sqsClient } from '#commons/clients';
@@ -57,6 +57,20 @@ describe('event source pollers', () => {
     const dead = await sqsClient().send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
     expect(dead.Messages?.map((m) => m.Body)).toEqual(['bad']);
     expect(dead.Messages?.[0]?.MessageAttributes?.eventType?.StringValue).toBe('type-bad');
+  });
+
+  it('pollQueue gathers a batch larger than one receive (10) up to batchSize, and deletes it all', async () => {
+    const queueUrl = provisioned.resources.EventsQueue?.url as string;
+    for (let i = 0; i < 35; i += 5) {
+      await sqsClient().send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [0, 1, 2, 3, 4].map((j) => ({ Id: String(j), MessageBody: `m${i + j}` })) }));
+    }
+    const batches: number[] = [];
+    const poller = pollQueue({ queueUrl, waitTimeSeconds: 1, batchSize: 25, handler: async (event) => void batches.push(event.Records.length) });
+    await poller.drain(20_000);
+    await poller.stop();
+    expect(batches).toEqual([25, 10]);
+    const left = await sqsClient().send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    expect(left.Attributes).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
   });
 
   it('pollStream delivers INSERT/MODIFY/REMOVE in order and retries a failed batch', async () => {

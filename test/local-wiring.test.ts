@@ -17,13 +17,13 @@ describe('wiring of the real app', () => {
     expect(httpRoutes(resources.stacks, resources)).toEqual([{ routeKey: 'POST /webhooks/psapi', functionId: 'WebhookFunction' }]);
   });
 
-  it('feeds the events queue to the dispatcher in batches of 10 with partial batch responses', () => {
+  it('feeds the events queue to the dispatcher in batches of up to 1,000 with partial batch responses', () => {
     const mappings = eventSourceMappings(resources.stacks, resources);
     expect(mappings).toEqual([
       {
         functionId: 'DispatcherFunction',
         source: { kind: 'sqs', queueUrl: resources.resources.EventsQueue?.url, queueArn: resources.resources.EventsQueue?.arn },
-        batchSize: 10,
+        batchSize: 1000,
         reportBatchItemFailures: true,
       },
     ]);

@@ -50,6 +50,11 @@ describe('queue message (webhook → dispatcher)', () => {
     expect(parseQueueMessage(record)).toEqual({ eventId: 'whe_2', type: 't', data: {}, timestamp: '2025-07-24T10:00:00.000Z' });
   });
 
+  it('reads the NPN list of an activation whose data is the list itself', () => {
+    const message = queueMessage(body({ id: 'whe_3', type: 'producersync.npn.activated', timestamp: '2025-07-24T10:00:00.000Z', data: ['15645555'] }), 'msg_3', 'producersync.npn.activated')!;
+    expect(parseQueueMessage(received(message))).toEqual({ eventId: 'msg_3', type: 'producersync.npn.activated', data: ['15645555'], timestamp: '2025-07-24T10:00:00.000Z' });
+  });
+
   it.each([
     ['not JSON', 'nope', SyntaxError],
     ['no event id', JSON.stringify({ type: 't', data: {} }), /no event id/],

@@ -2,11 +2,13 @@
  * Event dedup in the control table (`EVENT#<id>` / `EVENT`). An event is claimed as PENDING before
  * its action and marked DONE only after the action succeeded, so a crash in between is retried, not
  * lost. A PENDING item may be claimed again: every action is idempotent on its own (deterministic
- * execution names, conditional status writes), the dedup only saves repeating finished work.
+ * execution names, conditional status writes), the dedup only saves repeating finished work. An
+ * event whose NPNs are worked in steps (activations.ts) notes how far it got (`npnsDone`), so a
+ * redelivery after a stop part-way resumes there.
  * The store interface, its DynamoDB adapter, and `onceForEvent`, the one claim-or-skip step.
  */
-import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { logger } from '#commons/logger';
 
 /** How long a dedup item is kept (TTL): far beyond Svix's retry schedule of about a day. */
@@ -14,6 +16,13 @@ export const EVENT_TTL_DAYS = 30;
 
 /** `claimed`: go ahead; `already-done`: an earlier delivery finished this event. */
 export type ClaimOutcome = 'claimed' | 'already-done';
+
+/** A claim, and how far an earlier delivery of the event got. */
+export interface Claim {
+  outcome: ClaimOutcome;
+  /** The event's NPNs (in its own order) an earlier delivery already handled; 0 for a first delivery. */
+  npnsDone: number;
+}
 
 /** What the dispatcher did with an event, recorded on its dedup item. */
 export interface EventOutcome {
@@ -26,8 +35,10 @@ export interface EventOutcome {
 
 /** Where event claims are kept. */
 export interface EventDedup {
-  /** Claims the event (PENDING) unless it is DONE. */
-  claim(eventId: string, type: string): Promise<ClaimOutcome>;
+  /** Claims the event (PENDING) unless it is DONE; keeps the progress an earlier delivery noted. */
+  claim(eventId: string, type: string): Promise<Claim>;
+  /** Notes that the first `npnsDone` NPNs of a claimed event are handled. */
+  saveProgress(eventId: string, npnsDone: number): Promise<void>;
   /** Marks the event DONE, with what was done (the execution it started, or why it started nothing). */
   markDone(eventId: string, details?: EventOutcome): Promise<void>;
 }
@@ -50,20 +61,35 @@ export function createDynamoEventDedup({ client, tableName, now = Date.now }: Dy
     async claim(eventId, type) {
       const nowMs = now();
       try {
-        await client.send(
-          new PutItemCommand({
+        // An update, not a put: a PENDING item keeps the progress an earlier delivery noted.
+        const out = await client.send(
+          new UpdateItemCommand({
             TableName: tableName,
-            Item: marshall({ pk: `EVENT#${eventId}`, sk: 'EVENT', type, status: 'PENDING', claimedAt: new Date(nowMs).toISOString(), expiresAt: expiresAt(nowMs) }),
+            Key: eventKey(eventId),
+            UpdateExpression: 'SET #type = :type, #status = :pending, claimedAt = :claimedAt, expiresAt = :expiresAt',
             ConditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: marshall({ ':pending': 'PENDING' }),
+            ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
+            ExpressionAttributeValues: marshall({ ':type': type, ':pending': 'PENDING', ':claimedAt': new Date(nowMs).toISOString(), ':expiresAt': expiresAt(nowMs) }),
+            ReturnValues: 'ALL_OLD',
           }),
         );
-        return 'claimed';
+        const npnsDone = out.Attributes ? unmarshall(out.Attributes).npnsDone : undefined;
+        return { outcome: 'claimed', npnsDone: typeof npnsDone === 'number' ? npnsDone : 0 };
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return 'already-done';
+        if (error instanceof ConditionalCheckFailedException) return { outcome: 'already-done', npnsDone: 0 };
         throw error;
       }
+    },
+
+    async saveProgress(eventId, npnsDone) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: eventKey(eventId),
+          UpdateExpression: 'SET npnsDone = :done',
+          ExpressionAttributeValues: marshall({ ':done': npnsDone }),
+        }),
+      );
     },
 
     async markDone(eventId, details = {}) {
@@ -93,10 +119,12 @@ export function createDynamoEventDedup({ client, tableName, now = Date.now }: Dy
  * acknowledges a duplicate with a log line instead. `work` marks the event done when its action
  * has succeeded. Returns `work`'s result, or undefined for a duplicate.
  */
-export async function onceForEvent<T>(dedup: EventDedup, event: { eventId: string; type: string }, work: () => Promise<T>): Promise<T | undefined> {
-  if ((await dedup.claim(event.eventId, event.type)) === 'already-done') {
-    logger.info('duplicate event acknowledged');
+export async function onceForEvent<T>(dedup: EventDedup, event: { eventId: string; type: string }, work: (claim: Claim) => Promise<T>): Promise<T | undefined> {
+  const claim = await dedup.claim(event.eventId, event.type);
+  if (claim.outcome === 'already-done') {
+    // Named on the line itself: activations claim several events at once.
+    logger.info('duplicate event acknowledged', { correlation_id: event.eventId });
     return undefined;
   }
-  return work();
+  return work(claim);
 }

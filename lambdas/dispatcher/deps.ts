@@ -7,6 +7,7 @@ import { createDynamoEventDedup, type EventDedup } from '#dispatcher/dedup';
 import { createDynamoNpnStatusStore, type NpnStatusStore } from '#dispatcher/npn-status';
 import { createDynamoPendingActivationStore, type PendingActivationStore } from '#dispatcher/pending-activations';
 import { createSfnSyncExecutions, type SyncExecutions } from '#dispatcher/sync-executions';
+import { UNLIMITED_BUDGET, type TimeBudget } from '#dispatcher/time-budget';
 import { createDynamoWatermarkStore, type WatermarkStore } from '#sync/watermark';
 
 /** `check-freshness` starts a catch-up run once the watermark is this old (CATCH_UP_AFTER_HOURS). */
@@ -18,6 +19,8 @@ export interface DispatcherDeps {
   npnStatus: NpnStatusStore;
   pendingActivations: PendingActivationStore;
   executions: SyncExecutions;
+  /** The invocation's time: bulk work stops starting steps when it runs out. */
+  budget: TimeBudget;
   /** The watermark (old events, freshness, day 0). */
   watermarks: WatermarkStore;
   /** Whether the ProducerSync credentials are in (the freshness check's day 0). */
@@ -40,6 +43,8 @@ export interface DispatcherDepsOptions {
   controlTableName: string;
   /** The sync state machine. */
   stateMachineArn: string;
+  /** @default unlimited (the handler passes its Lambda context's) */
+  budget?: TimeBudget;
   /** The ProducerSync credentials secret (id or ARN). @default none */
   credentialsSecretId?: string;
   /** @default Date.now */
@@ -56,6 +61,7 @@ export function createDispatcherDeps(options: DispatcherDepsOptions): Dispatcher
     npnStatus: createDynamoNpnStatusStore({ client, tableName: dataTableName, now }),
     pendingActivations: createDynamoPendingActivationStore({ client, tableName: controlTableName }),
     executions: createSfnSyncExecutions({ client: options.sfn, stateMachineArn: options.stateMachineArn }),
+    budget: options.budget ?? UNLIMITED_BUDGET,
     watermarks: createDynamoWatermarkStore({ client, tableName: controlTableName }),
     credentials: options.secrets
       ? createSecretsManagerCredentialsProbe({ client: options.secrets, secretId: options.credentialsSecretId })

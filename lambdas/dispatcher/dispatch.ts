@@ -6,13 +6,13 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { logger, withCorrelationId } from '#commons/logger';
 import { publishCounts } from '#commons/metrics';
-import { activate } from '#dispatcher/activations';
+import { activate, deactivate } from '#dispatcher/activations';
 import { onceForEvent } from '#dispatcher/dedup';
 import type { DispatcherDeps } from '#dispatcher/deps';
 import { failGroup, groupByEventId, type EventGroup, type FailedMessages } from '#dispatcher/event-groups';
 import { runExecutionName } from '#dispatcher/execution-name';
 import type { QueuedEvent } from '#webhook/queue-message';
-import { EVENT_TYPES, npnsOf, runDateOf } from '#webhook/webhook-event';
+import { EVENT_TYPES, runDateOf } from '#webhook/webhook-event';
 
 /**
  * updates_available: one incremental run for the event's `runDate` (it reads from the watermark, so a
@@ -36,22 +36,6 @@ async function startRun(deps: DispatcherDeps, event: QueuedEvent): Promise<void>
   });
 }
 
-/** npn.deactivated: each NPN's status item becomes DEACTIVATED (its data is kept) and its pending activation ends. */
-async function deactivate(deps: DispatcherDeps, event: QueuedEvent): Promise<void> {
-  const npns = npnsOf(event.data);
-  await onceForEvent(deps.dedup, event, async () => {
-    const outcomes: Record<string, number> = { written: 0, unchanged: 0, superseded: 0 };
-    for (const npn of npns) {
-      const outcome = await deps.npnStatus.write({ npn, status: 'DEACTIVATED', eventId: event.eventId, eventTimestamp: event.timestamp });
-      outcomes[outcome]!++;
-      // A deactivated NPN must not be backfilled again (a per-NPN read could subscribe it again); a newer activation wins.
-      if (outcome !== 'superseded') await deps.pendingActivations.forget(npn);
-    }
-    await deps.dedup.markDone(event.eventId);
-    logger.info('NPNs deactivated', { npnCount: npns.length, statusItems: outcomes });
-  });
-}
-
 /** Acts on every event of the batch; activations are collected and started together at the end. */
 export async function dispatchBatch(deps: DispatcherDeps, records: readonly SQSRecord[]): Promise<SQSBatchResponse> {
   const failed: FailedMessages = new Set();
@@ -61,7 +45,7 @@ export async function dispatchBatch(deps: DispatcherDeps, records: readonly SQSR
     await withCorrelationId(eventId, async () => {
       try {
         if (type === EVENT_TYPES.updatesAvailable) await startRun(deps, group.event);
-        else if (type === EVENT_TYPES.npnDeactivated) await deactivate(deps, group.event);
+        else if (type === EVENT_TYPES.npnDeactivated) await deactivate(deps, group, failed);
         else if (type === EVENT_TYPES.npnActivated) activations.push(group);
         else logger.info('event type not handled; acknowledged', { eventType: type });
       } catch (error) {

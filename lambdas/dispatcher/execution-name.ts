@@ -27,10 +27,12 @@ export function runExecutionName(runDate: string, eventId: string): string {
 
 /**
  * `activation-<day>-<hash of the sorted NPNs>`: the same NPN set on the same day is one backfill,
- * while the same NPN activated again on a later day gets a new one.
+ * while the same NPN activated again on a later day gets a new one. A retry's name also hashes its
+ * attempt number, so a later retry of the same NPNs on the same day is a new execution.
  */
-export function backfillExecutionName(kind: 'activation' | 'activation-retry', day: string, npns: readonly string[]): string {
-  const digest = sha256Hex([...new Set(npns)].sort().join(','));
+export function backfillExecutionName(kind: 'activation' | 'activation-retry', day: string, npns: readonly string[], attempt?: number): string {
+  const sorted = [...new Set(npns)].sort().join(',');
+  const digest = sha256Hex(attempt === undefined ? sorted : `${sorted}#${attempt}`);
   return `${kind}-${day}-${digest}`.slice(0, MAX_EXECUTION_NAME_LENGTH);
 }
 

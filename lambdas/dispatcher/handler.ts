@@ -11,6 +11,7 @@ import { sfnClient } from '#commons/sfn-client';
 import { createDispatcherDeps, DEFAULT_CATCH_UP_AFTER_HOURS, type DispatcherDeps } from '#dispatcher/deps';
 import { dispatchBatch } from '#dispatcher/dispatch';
 import { isScheduledEvent, runScheduledAction, type ScheduledAction, type ScheduledActionName, type ScheduledActionResult } from '#dispatcher/schedule';
+import { lambdaTimeBudget } from '#dispatcher/time-budget';
 
 /** What invokes the dispatcher. */
 export type DispatcherEvent = SQSEvent | ScheduledAction<string>;
@@ -30,7 +31,7 @@ export interface DispatcherHandler {
 
 /** The dispatcher handler over the tables, state machine and secret named in its environment (read on every invocation: building the stores is cheap, the clients are shared). */
 export function createDispatcherHandler({ now }: DispatcherHandlerOptions = {}): DispatcherHandler {
-  const deps = (): DispatcherDeps =>
+  const deps = (context?: Context): DispatcherDeps =>
     createDispatcherDeps({
       dynamo: dynamoClient(),
       sfn: sfnClient(),
@@ -41,11 +42,12 @@ export function createDispatcherHandler({ now }: DispatcherHandlerOptions = {}):
       credentialsSecretId: optionalEnv('PRODUCERSYNC_SECRET_ARN'),
       catchUpAfterHours: numberEnv('CATCH_UP_AFTER_HOURS', DEFAULT_CATCH_UP_AFTER_HOURS),
       ...(now ? { now } : {}),
+      budget: lambdaTimeBudget(context),
     });
   return (async (event: DispatcherEvent, context?: Context): Promise<SQSBatchResponse | ScheduledActionResult> => {
     addLambdaContext(context);
-    if ('Records' in event && Array.isArray(event.Records)) return dispatchBatch(deps(), event.Records);
-    if (isScheduledEvent(event)) return runScheduledAction(deps(), event);
+    if ('Records' in event && Array.isArray(event.Records)) return dispatchBatch(deps(context), event.Records);
+    if (isScheduledEvent(event)) return runScheduledAction(deps(context), event);
     throw new Error('dispatcher received an event it does not handle');
   }) as DispatcherHandler;
 }

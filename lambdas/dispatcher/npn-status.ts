@@ -1,12 +1,25 @@
 /**
  * The NPN status item in the data table (`NPN#<npn>` / `STATUS`), the one change downstream
- * consumers see when an NPN is activated or deactivated (record items are never touched: data kept),
- * and what the data table knows about an NPN. The store interface and its DynamoDB adapter.
+ * consumers see when an NPN is activated or deactivated (record items are never touched: data kept).
+ * The store interface and its DynamoDB adapter. Onboarding writes tens of thousands of them at once,
+ * so each write keeps its own condition but travels 100 to a TransactWriteItems: one request per
+ * 100 NPNs instead of 100, which is what keeps a 50,000-NPN wave inside the dispatcher's CPU and
+ * time (docs/ARCHITECTURE.md, "Pending activations").
  */
-import { ConditionalCheckFailedException, PutItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { chunked } from '#commons/chunked';
+import { backoffDelayMs, sleep } from '#producersync/retry';
 import { batchGetItems } from '#sync/batch-get';
 import { typeShardOf } from '#sync/change-index';
+import { mapWithConcurrency } from '#sync/concurrency';
 
 /** The status an activation or deactivation event sets. */
 export type NpnStatus = 'ACTIVE' | 'DEACTIVATED';
@@ -35,19 +48,13 @@ export const statusKey = (npn: string) => ({ pk: `NPN#${npn}`, sk: 'STATUS' });
  */
 export type StatusWriteOutcome = 'written' | 'unchanged' | 'superseded';
 
-/** What the data table holds for an NPN: any source record yet, and its status. */
-export interface NpnDataState {
-  hasRecords: boolean;
-  status?: NpnStatus;
-}
-
 /** Where NPN statuses are kept. */
 export interface NpnStatusStore {
   /** Writes the status iff it changes and the event is newer than the one that set the stored status. */
   write(change: NpnStatusChange): Promise<StatusWriteOutcome>;
-  /** Whether the NPN has any source record yet, and its status item. */
-  dataState(npn: string): Promise<NpnDataState>;
-  /** The stored status of each NPN that has a status item. */
+  /** `write` of many NPNs (distinct), 100 to a transaction; each change's outcome, in order. */
+  writeAll(changes: readonly NpnStatusChange[]): Promise<StatusWriteOutcome[]>;
+  /** The stored status of each NPN that has a status item (100 NPNs a request). */
   statuses(npns: readonly string[]): Promise<Map<string, NpnStatus>>;
 }
 
@@ -56,62 +63,110 @@ export interface DynamoNpnStatusStoreOptions {
   client: DynamoDBClient;
   /** The data table. */
   tableName: string;
+  /** TransactWriteItems (of up to 100 NPNs) in flight at once. @default 8 */
+  concurrency?: number;
   /** Clock of `changedAt` (epoch ms). @default Date.now */
   now?: () => number;
 }
 
-/** The NPN status store on the DynamoDB data table. */
-export function createDynamoNpnStatusStore({ client, tableName, now = Date.now }: DynamoNpnStatusStoreOptions): NpnStatusStore {
-  return {
-    async write(change) {
-      const key = statusKey(change.npn);
-      try {
-        await client.send(
-          new PutItemCommand({
-            TableName: tableName,
-            Item: marshall({
-              ...key,
-              recordType: NPN_STATUS_RECORD_TYPE,
-              npn: change.npn,
-              status: change.status,
-              statusDate: change.eventTimestamp.slice(0, 10),
-              eventId: change.eventId,
-              eventTimestamp: change.eventTimestamp,
-              ...(change.reason ? { reason: change.reason } : {}),
-              // Written only when the status changes (the condition), so the stream stays clean.
-              typeShard: typeShardOf(NPN_STATUS_RECORD_TYPE, key.pk, key.sk),
-              changedAt: new Date(now()).toISOString(),
-            }),
-            ConditionExpression: 'attribute_not_exists(pk) OR (#status <> :status AND (attribute_not_exists(eventTimestamp) OR eventTimestamp < :ts))',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: marshall({ ':status': change.status, ':ts': change.eventTimestamp }),
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return 'written';
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const stored = error.Item ? unmarshall(error.Item) : undefined;
-        return stored?.status === change.status ? 'unchanged' : 'superseded';
-      }
-    },
+/** DynamoDB's limit of actions per TransactWriteItems. */
+const TRANSACTION_MAX_ITEMS = 100;
+/** Transactions cancelled by conflicts or throttling are sent again this often, then the rest go one PutItem each. */
+const MAX_TRANSACTION_ROUNDS = 4;
 
-    async dataState(npn) {
-      // `STATUS` sorts before every lower-case `<recordType>#<id>` key, so two items are enough to see both.
-      const page = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: marshall({ ':pk': `NPN#${npn}` }),
-          ProjectionExpression: 'sk, #status',
-          ExpressionAttributeNames: { '#status': 'status' },
-          Limit: 2,
-        }),
-      );
-      const items = (page.Items ?? []).map((item) => unmarshall(item));
-      const status = items.find((item) => item.sk === 'STATUS')?.status as NpnStatus | undefined;
-      return { hasRecords: items.some((item) => item.sk !== 'STATUS'), ...(status ? { status } : {}) };
-    },
+/** The write rule: a new item, or another status set by a newer event. */
+const STATUS_RULE = 'attribute_not_exists(pk) OR (#status <> :status AND (attribute_not_exists(eventTimestamp) OR eventTimestamp < :ts))';
+
+/** Full-jitter backoff before another round: up to 100 ms, 200 ms, ... 2 s. */
+const roundBackoffMs = (round: number): number => backoffDelayMs(round, { baseDelayMs: 50, maxDelayMs: 2_000 }, Math.random);
+
+/** The conditional Put of one change (also one action of a transaction). */
+function statusPut(tableName: string, change: NpnStatusChange, nowMs: number) {
+  const key = statusKey(change.npn);
+  return {
+    TableName: tableName,
+    Item: marshall({
+      ...key,
+      recordType: NPN_STATUS_RECORD_TYPE,
+      npn: change.npn,
+      status: change.status,
+      statusDate: change.eventTimestamp.slice(0, 10),
+      eventId: change.eventId,
+      eventTimestamp: change.eventTimestamp,
+      ...(change.reason ? { reason: change.reason } : {}),
+      // Written only when the status changes (the condition), so the stream stays clean.
+      typeShard: typeShardOf(NPN_STATUS_RECORD_TYPE, key.pk, key.sk),
+      changedAt: new Date(nowMs).toISOString(),
+    }),
+    ConditionExpression: STATUS_RULE,
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: marshall({ ':status': change.status, ':ts': change.eventTimestamp }),
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+}
+
+/** Why a change was not written, from the item that refused it. */
+const refusedOutcome = (change: NpnStatusChange, stored: Record<string, AttributeValue> | undefined): StatusWriteOutcome =>
+  (stored ? unmarshall(stored) : undefined)?.status === change.status ? 'unchanged' : 'superseded';
+
+/** The NPN status store on the DynamoDB data table. */
+export function createDynamoNpnStatusStore({ client, tableName, concurrency = 8, now = Date.now }: DynamoNpnStatusStoreOptions): NpnStatusStore {
+  async function putOne(change: NpnStatusChange): Promise<StatusWriteOutcome> {
+    try {
+      await client.send(new PutItemCommand(statusPut(tableName, change, now())));
+      return 'written';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return refusedOutcome(change, error.Item);
+    }
+  }
+
+  /**
+   * One transaction of up to 100 changes. A failed condition cancels the whole transaction, and the
+   * cancellation reasons say which items refused and hold each one's stored item, so those get their
+   * outcome and the rest are sent again; conflicts and throttling are retried the same way.
+   */
+  async function writeChunk(chunk: readonly { change: NpnStatusChange; index: number }[], outcomes: StatusWriteOutcome[]): Promise<void> {
+    let pending = [...chunk];
+    for (let round = 0; pending.length > 0; round++) {
+      if (round >= MAX_TRANSACTION_ROUNDS) {
+        await Promise.all(pending.map(async ({ change, index }) => (outcomes[index] = await putOne(change))));
+        return;
+      }
+      if (round > 0) await sleep(roundBackoffMs(round));
+      if (pending.length === 1) {
+        outcomes[pending[0]!.index] = await putOne(pending[0]!.change);
+        return;
+      }
+      try {
+        await client.send(new TransactWriteItemsCommand({ TransactItems: pending.map(({ change }) => ({ Put: statusPut(tableName, change, now()) })) }));
+        for (const { index } of pending) outcomes[index] = 'written';
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const retry: typeof pending = [];
+        pending.forEach((entry, i) => {
+          const reason = reasons[i];
+          if (reason?.Code === 'ConditionalCheckFailed') outcomes[entry.index] = refusedOutcome(entry.change, reason.Item);
+          else retry.push(entry);
+        });
+        pending = retry;
+      }
+    }
+  }
+
+  async function writeAll(changes: readonly NpnStatusChange[]): Promise<StatusWriteOutcome[]> {
+    if (new Set(changes.map((c) => c.npn)).size !== changes.length) throw new Error('status changes must name distinct NPNs');
+    const outcomes = new Array<StatusWriteOutcome>(changes.length);
+    const chunks = chunked(changes.map((change, index) => ({ change, index })), TRANSACTION_MAX_ITEMS);
+    await mapWithConcurrency(chunks, concurrency, (chunk) => writeChunk(chunk, outcomes));
+    return outcomes;
+  }
+
+  return {
+    write: async (change) => (await writeAll([change]))[0]!,
+    writeAll,
 
     async statuses(npns) {
       const found = await batchGetItems({
@@ -120,6 +175,7 @@ export function createDynamoNpnStatusStore({ client, tableName, now = Date.now }
         keys: [...new Set(npns)].map((npn) => marshall(statusKey(npn))),
         projection: 'npn, #status',
         names: { '#status': 'status' },
+        concurrency,
       });
       return new Map(found.map((item) => unmarshall(item) as { npn: string; status: NpnStatus }).map(({ npn, status }) => [npn, status]));
     },

@@ -69,6 +69,8 @@ export interface Checkpoint extends EndpointCounts {
   passComplete?: boolean;
   /** Reconcile: where the sweep is. */
   sweep?: SweepPosition;
+  /** In a run of listed NPNs: those this endpoint returned records for so far (sync/backfill-npns.ts). */
+  npnsWithRecords?: string[];
 }
 
 /** Another invocation saved this checkpoint first: reload it instead of overwriting its progress. */
@@ -198,5 +200,6 @@ function fromItem(runId: string, endpoint: SyncTarget, item: Record<string, unkn
   if (item.cursorGuard && typeof item.cursorGuard === 'object') checkpoint.cursorGuard = item.cursorGuard as CursorGuardState;
   if (item.passComplete === true) checkpoint.passComplete = true;
   if (item.sweep && typeof item.sweep === 'object') checkpoint.sweep = item.sweep as SweepPosition;
+  if (Array.isArray(item.npnsWithRecords)) checkpoint.npnsWithRecords = item.npnsWithRecords.filter((npn): npn is string => typeof npn === 'string');
   return checkpoint;
 }

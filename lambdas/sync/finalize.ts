@@ -3,12 +3,16 @@
  * record and returns the Map items of the endpoints still to finish (docs/SYNC.md, step 3). A run whose
  * every endpoint finished moves the watermark by its plan (never a failed or partial one), ends the
  * initial load and its lease; every call reports the watermark's age, a reconcile what it corrected.
+ * A run of listed NPNs (an activation backfill) also takes the NPNs that returned records out of
+ * its pending activation group (sync/backfill-npns.ts).
  */
 import type { Context } from 'aws-lambda';
 import { dynamoClient } from '#commons/dynamo-client';
 import { requiredEnv } from '#commons/env';
 import { addLambdaContext, logger } from '#commons/logger';
 import { publishCounts } from '#commons/metrics';
+import { createDynamoPendingActivationStore } from '#dispatcher/pending-activations';
+import { npnsFound } from '#sync/backfill-npns';
 import { createDynamoCheckpointStore } from '#sync/checkpoint';
 import { finalizeItems, type FinalizeEvent, type FinalizeResult } from '#sync/events';
 import { createDynamoRunLeases } from '#sync/run-lease';
@@ -60,6 +64,12 @@ export function createFinalizeHandler({ now = Date.now }: FinalizeHandlerOptions
       durationMs: Number.isNaN(startedAtMs) ? 0 : Math.max(0, finishedAt.getTime() - startedAtMs),
       ...(watermark ? { watermark } : {}),
     });
+    const found = items[0]?.npns ? npnsFound(loaded) : [];
+    if (found.length > 0) {
+      // Idempotent: a second RecordRun (after ResumeFailed) takes out the same NPNs again.
+      await createDynamoPendingActivationStore(store).resolve(runId, found);
+      logger.info('pending activations resolved', { npnCount: found.length });
+    }
     const age = watermarkAgeHours(state, finishedAt.getTime());
     publishCounts({
       ...(summary.status === 'SUCCEEDED' ? { RunsSucceeded: 1 } : {}),

@@ -27,6 +27,7 @@ import {
   type Checkpoint,
   type CheckpointStore,
 } from '#sync/checkpoint';
+import { withNpnsFound } from '#sync/backfill-npns';
 import { atFirstPage, currentPageUrl } from '#sync/cursor';
 import { CursorCycleError, emptyGuard, followCursor } from '#sync/cursor-guard';
 import { createDynamoRecordStore } from '#sync/dynamo-record-store';
@@ -159,11 +160,15 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
 
       const outcome = await pass.apply(page.records, checkpoint.pages);
       const newestUpdatedAt = endpoint === NPN_STATUS_TARGET ? undefined : newestDate(page.records, utcDay(now(), 1), checkpoint.newestUpdatedAt);
-      let next: Checkpoint = {
-        ...afterPage(checkpoint, page.records.length, outcome, page.nextUrl),
-        ...(cursorGuard ? { cursorGuard } : {}),
-        ...(newestUpdatedAt ? { newestUpdatedAt } : {}),
-      };
+      let next: Checkpoint = withNpnsFound(
+        {
+          ...afterPage(checkpoint, page.records.length, outcome, page.nextUrl),
+          ...(cursorGuard ? { cursorGuard } : {}),
+          ...(newestUpdatedAt ? { newestUpdatedAt } : {}),
+        },
+        event,
+        page.records,
+      );
       // A reconcile's endpoint is done only once its sweep is.
       if (reconcile && next.done) next = { ...next, done: false, passComplete: true };
       try {

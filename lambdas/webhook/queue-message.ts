@@ -6,6 +6,7 @@
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { eventDataOf, type EventData } from '#webhook/webhook-event';
 
 /** SQS counts the body plus every attribute name, type and value against this. */
 export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
@@ -20,7 +21,7 @@ export interface QueueMessage {
 export interface QueuedEvent {
   eventId: string;
   type: string;
-  data: Record<string, unknown>;
+  data: EventData;
   /** ISO time the event was generated (envelope `timestamp`, else when SQS received it). */
   timestamp: string;
 }
@@ -39,15 +40,16 @@ export function queueMessage(body: Buffer, eventId: string, eventType: string): 
   };
 }
 
-/** The event a message carries; throws when the body is not JSON or lacks an id, a type or a data object. */
+/** The event a message carries; throws when the body is not JSON or lacks an id, a type or a data object (or NPN list). */
 export function parseQueueMessage(record: SQSRecord): QueuedEvent {
   const body = JSON.parse(record.body) as { id?: unknown; type?: unknown; timestamp?: unknown; data?: unknown };
   const eventId = record.messageAttributes?.eventId?.stringValue ?? (typeof body.id === 'string' ? body.id : undefined);
   if (!eventId) throw new Error('message has no event id');
   if (typeof body.type !== 'string') throw new Error('message has no event type');
-  if (body.data === null || typeof body.data !== 'object' || Array.isArray(body.data)) throw new Error('message has no data object');
+  const data = eventDataOf(body.type, body.data);
+  if (data === undefined) throw new Error('message has no data object');
   const generated = typeof body.timestamp === 'string' ? Date.parse(body.timestamp) : Number.NaN;
   const received = Number(record.attributes?.SentTimestamp);
   const timestampMs = Number.isFinite(generated) ? generated : Number.isFinite(received) ? received : Date.now();
-  return { eventId, type: body.type, data: body.data as Record<string, unknown>, timestamp: new Date(timestampMs).toISOString() };
+  return { eventId, type: body.type, data, timestamp: new Date(timestampMs).toISOString() };
 }
