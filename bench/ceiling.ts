@@ -168,7 +168,7 @@ export function steadyWindow(log: readonly RequestLogEntry[], concurrency: numbe
 }
 
 /** Entries per consecutive `sliceMs` from `from` (the last, partial slice dropped). */
-function slices(log: readonly RequestLogEntry[], from: number, sliceMs: number): number[] {
+export function slices(log: readonly RequestLogEntry[], from: number, sliceMs: number): number[] {
   const counts: number[] = [];
   for (const entry of log) {
     const index = Math.floor((entry.at - from) / sliceMs);
@@ -179,14 +179,14 @@ function slices(log: readonly RequestLogEntry[], from: number, sliceMs: number):
 }
 
 /** Sorted gaps between consecutive entries (the log is in time order). */
-function gapsOf(log: readonly RequestLogEntry[]): number[] {
+export function gapsOf(log: readonly RequestLogEntry[]): number[] {
   const gaps: number[] = [];
   for (let i = 1; i < log.length; i++) gaps.push((log[i]?.at ?? 0) - (log[i - 1]?.at ?? 0));
   return gaps.sort((a, b) => a - b);
 }
 
 /** Most entries inside any window of `windowMs` (the log is in time order). */
-function maxInWindow(log: readonly RequestLogEntry[], windowMs: number): number {
+export function maxInWindow(log: readonly RequestLogEntry[], windowMs: number): number {
   let most = 0;
   for (let start = 0, end = 0; end < log.length; end++) {
     while ((log[end]?.at ?? 0) - (log[start]?.at ?? 0) >= windowMs) start++;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --npns=150,1500] [-- --only=1,7]`: the figures of bench/README.md against the
+ * `npm run bench [-- --quick] [-- --npns=150,1500] [-- --only=1,7] [-- --realistic-npns=650 --realistic-rate=1500]`: the figures of bench/README.md against the
  * simulator and DynamoDB Local on loopback. Prints the table, writes bench/results/*.json and
  * (full runs) the table in bench/README.md. Exits 0 whatever the figures say; non-zero only if
  * a benchmark crashed.
@@ -11,6 +11,7 @@ import { measureBundles } from './bundles.ts';
 import { measureCeiling } from './ceiling.ts';
 import { measureEngineOverhead } from './engine-overhead.ts';
 import { pageEfficiency, pageEfficiencyFigures } from './page-efficiency.ts';
+import { measureRealisticCeiling, type RealisticCeiling } from './realistic-ceiling.ts';
 import { FULL_PAGE, populationWithBackfill, scaleFigures, scalePoint, type ScalePoint } from './scale.ts';
 import { stepFunctionFigures } from './step-functions.ts';
 import { startBenchStack, type BenchStack } from './support/local-stack.ts';
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     npns: { type: 'string' },
     'ceiling-npns': { type: 'string' },
     'ceiling-rate': { type: 'string' },
+    'realistic-npns': { type: 'string' },
+    'realistic-rate': { type: 'string' },
     only: { type: 'string' },
   },
 });
@@ -38,6 +41,12 @@ const [smallNpns, largeNpns] = (values.npns ?? (quick ? '60,240' : '150,1500')).
 const options = {
   scaleNpns: [smallNpns, largeNpns],
   ceiling: { npns: Number(values['ceiling-npns'] ?? (quick ? 40 : 360)), perMinute: Number(values['ceiling-rate'] ?? 3_000), pageSize: 1, minSteadySeconds: 60, abortAfterSeconds: quick ? 45 : 150 },
+  realisticCeiling: {
+    npns: Number(values['realistic-npns'] ?? (quick ? 120 : 650)),
+    perMinute: Number(values['realistic-rate'] ?? 1_500),
+    minSteadySeconds: 180,
+    abortAfterSeconds: quick ? 120 : 600,
+  },
   webhookDeliveries: quick ? 200 : 1_000,
   bundleLoadRuns: quick ? 3 : 5,
 };
@@ -75,6 +84,7 @@ function collect(name: string, outcome: BenchOutcome | undefined): void {
 }
 
 let stack: BenchStack | undefined;
+let realisticCeiling: RealisticCeiling | undefined;
 try {
   stack = await step('setup (synthesize with bundling, DynamoDB Local, stand-ins)', () => startBenchStack(cacheDir));
   if (!stack) throw new Error('setup failed');
@@ -103,6 +113,14 @@ try {
   const ceiling = wanted('1', '7') && (await step(`1 ceiling (${options.ceiling.npns} NPNs at ${options.ceiling.perMinute}/min)`, () => measureCeiling(local, options.ceiling)));
   if (ceiling) collect('ceiling', ceiling);
   if (ceiling) collect('stepFunctions', stepFunctionFigures(ceiling.run, ceiling.data));
+
+  if (wanted('9')) {
+    const realistic = await step(`9 ceiling with real latency (${options.realisticCeiling.npns} NPNs at ${options.realisticCeiling.perMinute}/min)`, () =>
+      measureRealisticCeiling(local, { ...options.realisticCeiling, chartPath: `${benchDir}results/realistic-ceiling.svg` }),
+    );
+    collect('realisticCeiling', realistic);
+    if (realistic) realisticCeiling = { ratio: realistic.data.ratio, recordsPerRequestRatio: realistic.data.recordsPerRequestRatio, '429s': realistic.data['429s'] };
+  }
 
   let large: { point: ScalePoint; backfill: SyncRun } | undefined;
   if (wanted('2', '8')) await step(`backfill of ${largeNpns} NPNs`, async () => {
@@ -133,6 +151,7 @@ const results: BenchResults = {
   load,
   options,
   figures,
+  ...(realisticCeiling ? { realisticCeiling } : {}),
   data,
   errors,
 };
