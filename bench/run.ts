@@ -11,6 +11,7 @@ import { measureBundles } from './bundles.ts';
 import { measureCeiling } from './ceiling.ts';
 import { measureEngineOverhead } from './engine-overhead.ts';
 import { pageEfficiency, pageEfficiencyFigures } from './page-efficiency.ts';
+import { measurePartitionHeat } from './partition-heat.ts';
 import { measureRealisticCeiling, type RealisticCeiling } from './realistic-ceiling.ts';
 import { FULL_PAGE, populationWithBackfill, scaleFigures, scalePoint, type ScalePoint } from './scale.ts';
 import { stepFunctionFigures } from './step-functions.ts';
@@ -19,6 +20,7 @@ import { describeMachine, machineInfo, watchLoad } from './support/machine.ts';
 import { formatTable, type BenchOutcome, type Figure } from './support/report.ts';
 import { updateReadme, writeResults, type BenchResults } from './support/results.ts';
 import type { SyncRun } from './support/sync-run.ts';
+import { measureTimeToFresh } from './time-to-fresh.ts';
 import { measureWebhookLatency } from './webhook-latency.ts';
 import { measureWriteAmplification } from './write-amplification.ts';
 
@@ -47,6 +49,8 @@ const options = {
     minSteadySeconds: 180,
     abortAfterSeconds: quick ? 120 : 600,
   },
+  timeToFresh: { npns: quick ? 100 : 300, days: quick ? 3 : 5 },
+  partitionHeatNpns: quick ? 100 : 400,
   webhookDeliveries: quick ? 200 : 1_000,
   bundleLoadRuns: quick ? 3 : 5,
 };
@@ -121,6 +125,9 @@ try {
     collect('realisticCeiling', realistic);
     if (realistic) realisticCeiling = { ratio: realistic.data.ratio, recordsPerRequestRatio: realistic.data.recordsPerRequestRatio, '429s': realistic.data['429s'] };
   }
+
+  if (wanted('10')) collect('timeToFresh', await step(`10 time to fresh (${options.timeToFresh.days} days of ${options.timeToFresh.npns} NPNs)`, () => measureTimeToFresh(local, options.timeToFresh)));
+  if (wanted('11')) collect('partitionHeat', await step(`11 partition heat (${options.partitionHeatNpns} NPNs)`, () => measurePartitionHeat(local, options.partitionHeatNpns)));
 
   let large: { point: ScalePoint; backfill: SyncRun } | undefined;
   if (wanted('2', '8')) await step(`backfill of ${largeNpns} NPNs`, async () => {
