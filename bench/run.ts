@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --npns=150,1500] [-- --only=1,7] [-- --realistic-npns=650 --realistic-rate=1500]`: the figures of bench/README.md against the
+ * `npm run bench [-- --quick] [-- --npns=150,1500] [-- --only=1,7] [-- --realistic-npns=800 --realistic-rate=1500]`: the figures of bench/README.md against the
  * simulator and DynamoDB Local on loopback. Prints the table, writes bench/results/*.json and
  * (full runs) the table in bench/README.md. Exits 0 whatever the figures say; non-zero only if
  * a benchmark crashed.
@@ -44,7 +44,7 @@ const options = {
   scaleNpns: [smallNpns, largeNpns],
   ceiling: { npns: Number(values['ceiling-npns'] ?? (quick ? 40 : 360)), perMinute: Number(values['ceiling-rate'] ?? 3_000), pageSize: 1, minSteadySeconds: 60, abortAfterSeconds: quick ? 45 : 150 },
   realisticCeiling: {
-    npns: Number(values['realistic-npns'] ?? (quick ? 120 : 650)),
+    npns: Number(values['realistic-npns'] ?? (quick ? 120 : 800)),
     perMinute: Number(values['realistic-rate'] ?? 1_500),
     minSteadySeconds: 180,
     abortAfterSeconds: quick ? 120 : 600,

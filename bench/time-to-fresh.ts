@@ -23,7 +23,7 @@ export interface TimeToFreshOptions {
 
 export interface FreshDay {
   runDate: string;
-  /** The day's changes at the source (changed + added + deleted records). */
+  /** The day's changes at the source (changed + added + deleted records of every endpoint, the unsynced licenseLoas included). */
   sourceChanges: number;
   /** Items the run wrote (a new changedAt). */
   written: number;
@@ -88,7 +88,7 @@ export async function measureTimeToFresh(stack: BenchStack, options: TimeToFresh
         {
           section: '10',
           name: 'Time to fresh: a day',
-          value: `${num(median(days.map((d) => d.written)))} items written for ${num(median(days.map((d) => d.sourceChanges)))} source changes (median), ${num(median(days.map((d) => d.apiRequests)))} API requests, run ${s(median(days.map((d) => d.runMs)))}`,
+          value: `median ${num(median(days.map((d) => d.written)))} items written (the source changed ${num(median(days.map((d) => d.sourceChanges)))} records, licenseLoas included), ${num(median(days.map((d) => d.apiRequests)))} API requests, run ${s(median(days.map((d) => d.runMs)))}`,
           target: '-',
           verdict: 'info',
         },
