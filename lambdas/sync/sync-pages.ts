@@ -162,9 +162,10 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
       // A cursor that does not move, or comes back to a token of this pass, would page for ever.
       if (page.nextUrl !== null && page.nextUrl === url) throw new CursorCycleError(`next page URL repeats the current one (${safePath(url ?? '')})`);
       const cursorGuard = page.nextUrl === null ? checkpoint.cursorGuard : followCursor(checkpoint.cursorGuard ?? emptyGuard(), page.nextUrl, checkpoint.pages);
-      // Another page starts only if the slowest page so far, times 1.5, still fits: decided before this page
-      // is applied, so the next one can be fetched meanwhile and no page is fetched only to be dropped.
-      const another = now() + slowestPageMs * 1.5 <= deadline;
+      // Another page starts only if the slowest page so far (this one's fetch included), times 1.5, still
+      // fits: decided before this page is applied, so the next one can be fetched meanwhile and no page is
+      // fetched only to be dropped.
+      const another = now() + Math.max(slowestPageMs, now() - pageStartedAt) * 1.5 <= deadline;
       if (another && page.nextUrl !== null) ahead = prefetch(pass, page.nextUrl);
 
       const outcome = await pass.apply(page.records, checkpoint.pages);
