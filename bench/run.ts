@@ -5,14 +5,17 @@
  * a benchmark crashed.
  */
 import './support/quiet.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureBundles } from './bundles.ts';
 import { measureCeiling } from './ceiling.ts';
+import { measureCost } from './cost.ts';
 import { measureEngineOverhead } from './engine-overhead.ts';
 import { pageEfficiency, pageEfficiencyFigures } from './page-efficiency.ts';
 import { FULL_PAGE, populationWithBackfill, scaleFigures, scalePoint, type ScalePoint } from './scale.ts';
 import { stepFunctionFigures } from './step-functions.ts';
+import { renderRequestChart } from './support/chart.ts';
 import { startBenchStack, type BenchStack } from './support/local-stack.ts';
 import { describeMachine, machineInfo, watchLoad } from './support/machine.ts';
 import { formatTable, type BenchOutcome, type Figure } from './support/report.ts';
@@ -97,12 +100,26 @@ try {
     }
   });
 
+  if (wanted('9')) collect('cost', await step(`9 cost (backfill, a day, a reconcile of ${smallNpns} NPNs, scaled to 100,000)`, () => measureCost(local, smallNpns)));
+
   // After the small population has warmed DynamoDB Local up (run first, the ceiling backfill
   // ramped up over its first 40 s) and before the large one (run after it, its pages took 3x
   // longer): this figure is about the engine's pacing, not about DynamoDB Local's state.
   const ceiling = wanted('1', '7') && (await step(`1 ceiling (${options.ceiling.npns} NPNs at ${options.ceiling.perMinute}/min)`, () => measureCeiling(local, options.ceiling)));
   if (ceiling) collect('ceiling', ceiling);
   if (ceiling) collect('stepFunctions', stepFunctionFigures(ceiling.run, ceiling.data));
+  // The README's picture of a run (issue 15 figure 5): the ceiling backfill's requests per 10 s by endpoint.
+  if (ceiling && !quick) await step('chart of the ceiling backfill', async () => {
+    const api = ceiling.run.api.log.filter((entry) => entry.kind === 'api');
+    const svg = await renderRequestChart({
+      title: `Ceiling backfill: API requests per 10 s by endpoint (budget ${options.ceiling.perMinute.toLocaleString('en-US')}/min)`,
+      startMs: api[0]?.at ?? 0,
+      requests: api.map((entry) => ({ atMs: entry.at, series: entry.path.split('/').at(-1) ?? entry.path })),
+      budgetPerMinute: options.ceiling.perMinute,
+    });
+    mkdirSync(`${benchDir}charts`, { recursive: true });
+    writeFileSync(`${benchDir}charts/backfill-requests.svg`, svg);
+  });
 
   let large: { point: ScalePoint; backfill: SyncRun } | undefined;
   if (wanted('2', '8')) await step(`backfill of ${largeNpns} NPNs`, async () => {
