@@ -8,7 +8,7 @@
  * Pages are small so DynamoDB Local keeps up and the API budget, not the machine, is the limit.
  * The steady state is the stretch during which at least STEADY_ENDPOINTS endpoints page (the Map's
  * width when this figure was defined; every endpoint now pages at once, and the smallest finish within
- * seconds); once fewer are left, each one's page loop bounds the rate instead (figure 9 is about that).
+ * seconds); once fewer are left, each one's page loop bounds the rate instead (figure 10 is about that).
  */
 import { API_LIMITS } from '#producersync/endpoints';
 import type { RequestLogEntry } from '#sim/server';

@@ -1,5 +1,5 @@
 /**
- * 11. Partition heat (issue 15, figure 3): the most writes a second on one partition key value of the data
+ * 12. Partition heat (issue 15, figure 3): the most writes a second on one partition key value of the data
  * table and of its change index, with every endpoint paging at once as the engine now does, placed at the
  * API ceiling (300 requests/min of 1,000 records), against DynamoDB's 1,000 writes a second per value. The
  * model of issue 14.3 (support/partition-load.ts): the engine runs in this process against DynamoDB Local
@@ -56,7 +56,7 @@ export async function measurePartitionHeat(stack: BenchStack, npns: number): Pro
       figures: Object.entries(KEYS).map(([attribute, label]) => {
         const peak = peaks[attribute] ?? { value: '-', writesPerSecond: 0 };
         return {
-          section: '11',
+          section: '12',
           name: `Partition heat: ${label}, every endpoint at once`,
           value: `${num(peak.writesPerSecond)} writes/s on ${peak.value} (${num(data.writes)} writes of ${num(npns)} NPNs placed at ${num(CEILING_RECORDS_PER_SECOND)} records/s)`,
           target: `< ${num(PARTITION_WRITES_PER_SECOND)}`,

@@ -1,5 +1,5 @@
 /**
- * 9. Ceiling with real latency (issue 15, figure 1): the backfill's API requests ÷ the budget, and its
+ * 10. Ceiling with real latency (issue 15, figure 1): the backfill's API requests ÷ the budget, and its
  * records per request ÷ the best the data allows, with the simulator's latency model on, plus the chart
  * of the run (issue 15, figure 5).
  *
@@ -19,9 +19,11 @@
  * a page's arrival and the next request (cursor, lease on the rate budget). After it, the endpoints left are too few: that
  * tail is reported too (whole-run ratio, and the chart).
  */
+import { writeFileSync } from 'node:fs';
 import { API_LIMITS } from '#producersync/endpoints';
 import { LatencyModel } from '#sim/latency';
 import { gapsOf, maxInWindow, slices, steadyWindow, type CeilingData } from './ceiling.ts';
+import { renderRequestChart, type RequestChartInput } from './support/chart.ts';
 import type { BenchStack } from './support/local-stack.ts';
 import { startPopulation } from './support/population.ts';
 import { judge, num, quantile, ratio, type BenchOutcome } from './support/report.ts';
@@ -153,30 +155,30 @@ export async function measureRealisticCeiling(stack: BenchStack, options: Realis
     return {
       figures: [
         {
-          section: '9',
+          section: '10',
           name: `Ceiling with real latency (backfill ${num(options.npns)} NPNs, ${num(options.perMinute)}/min, latency ÷ ${num(compression)})`,
           value: `${ratio(data.ratio, 3)} (${num(steady.perMinute)}/min over ${num(steady.seconds, 1)} s with >= ${loopsNeeded} endpoints paging${longEnough ? '' : `, under ${options.minSteadySeconds} s`}${data.aborted ? `, stopped at ${options.abortAfterSeconds} s` : ''})`,
           target: '>= 0.95',
           verdict: judge(data.ratio >= 0.95 && longEnough),
         },
         {
-          section: '9',
+          section: '10',
           name: 'Ceiling with real latency: records/request ÷ best',
           value: `${ratio(data.recordsPerRequestRatio, 3)} (${num(requests)} requests vs ${num(minimumRequests)} the least for ${num(records)} records)`,
           target: '>= 0.95',
           verdict: judge(data.recordsPerRequestRatio >= 0.95),
         },
         {
-          section: '9',
+          section: '10',
           name: 'Ceiling with real latency: 429s',
           value: `${num(data['429s'])} (max ${num(data.maxInAnyMinute)} requests in any 60 s)`,
           target: '0',
           verdict: judge(data['429s'] === 0),
         },
         {
-          section: '9',
+          section: '10',
           name: 'Ceiling with real latency: whole run, tail',
-          value: `${ratio(data.wholeRun.ratio, 3)} over ${num(wholeSeconds, 1)} s; ${ratio(everyEndpoint.perMinute / options.perMinute, 3)} over the ${num(everyEndpoint.seconds, 1)} s every endpoint pages; tail of ${num(data.tailSeconds, 1)} s with fewer endpoints; data pages p50/p90/p99 ${num(data.observedLatencyMs.p50)}/${num(data.observedLatencyMs.p90)}/${num(data.observedLatencyMs.p99)} ms (×${num(compression)}); chart ${chart ? chart.name : 'not rendered (bench/support/chart.ts missing)'}`,
+          value: `${ratio(data.wholeRun.ratio, 3)} over ${num(wholeSeconds, 1)} s; ${ratio(everyEndpoint.perMinute / options.perMinute, 3)} over the ${num(everyEndpoint.seconds, 1)} s every endpoint pages; tail of ${num(data.tailSeconds, 1)} s with fewer endpoints; data pages p50/p90/p99 ${num(data.observedLatencyMs.p50)}/${num(data.observedLatencyMs.p90)}/${num(data.observedLatencyMs.p99)} ms (×${num(compression)}); chart ${chart ? chart.name : 'not written'}`,
           target: '-',
           verdict: 'info',
         },
@@ -197,27 +199,8 @@ function meanLatency(scale: number): number {
   return total / steps;
 }
 
-/** The input of `renderRequestChart` (bench/support/chart.ts). */
-interface RequestChartInput {
-  title: string;
-  startMs: number;
-  requests: { atMs: number; series: string }[];
-  budgetPerMinute: number;
-  bucketSeconds?: number;
-}
-
 /** Renders the run's requests per 10 s against the budget line and writes the SVG. */
-async function writeChart(path: string, input: RequestChartInput): Promise<{ path: string; name: string } | undefined> {
-  // Loaded by a computed specifier while bench/support/chart.ts (the cost branch) is not on this branch yet.
-  const specifier = './support/chart.ts';
-  let render: ((input: RequestChartInput) => Promise<string>) | undefined;
-  try {
-    render = ((await import(specifier)) as { renderRequestChart: (input: RequestChartInput) => Promise<string> }).renderRequestChart;
-  } catch {
-    return undefined;
-  }
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(path, await render(input));
+async function writeChart(path: string, input: RequestChartInput): Promise<{ path: string; name: string }> {
+  writeFileSync(path, await renderRequestChart(input));
   return { path, name: path.split('/').at(-1) ?? path };
 }
-

@@ -1,20 +1,23 @@
 /**
- * `npm run bench [-- --quick] [-- --npns=150,1500] [-- --only=1,7] [-- --realistic-npns=800 --realistic-rate=1500]`: the figures of bench/README.md against the
+ * `npm run bench [-- --quick] [-- --npns=150,1500] [-- --only=1,7] [-- --realistic-npns=900 --realistic-rate=1500]`: the figures of bench/README.md against the
  * simulator and DynamoDB Local on loopback. Prints the table, writes bench/results/*.json and
  * (full runs) the table in bench/README.md. Exits 0 whatever the figures say; non-zero only if
  * a benchmark crashed.
  */
 import './support/quiet.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureBundles } from './bundles.ts';
 import { measureCeiling } from './ceiling.ts';
+import { measureCost } from './cost.ts';
 import { measureEngineOverhead } from './engine-overhead.ts';
 import { pageEfficiency, pageEfficiencyFigures } from './page-efficiency.ts';
 import { measurePartitionHeat } from './partition-heat.ts';
 import { measureRealisticCeiling, type RealisticCeiling } from './realistic-ceiling.ts';
 import { FULL_PAGE, populationWithBackfill, scaleFigures, scalePoint, type ScalePoint } from './scale.ts';
 import { stepFunctionFigures } from './step-functions.ts';
+import { renderRequestChart } from './support/chart.ts';
 import { startBenchStack, type BenchStack } from './support/local-stack.ts';
 import { describeMachine, machineInfo, watchLoad } from './support/machine.ts';
 import { formatTable, type BenchOutcome, type Figure } from './support/report.ts';
@@ -44,7 +47,7 @@ const options = {
   scaleNpns: [smallNpns, largeNpns],
   ceiling: { npns: Number(values['ceiling-npns'] ?? (quick ? 40 : 360)), perMinute: Number(values['ceiling-rate'] ?? 3_000), pageSize: 1, minSteadySeconds: 60, abortAfterSeconds: quick ? 45 : 150 },
   realisticCeiling: {
-    npns: Number(values['realistic-npns'] ?? (quick ? 120 : 800)),
+    npns: Number(values['realistic-npns'] ?? (quick ? 120 : 900)),
     perMinute: Number(values['realistic-rate'] ?? 1_500),
     minSteadySeconds: 180,
     abortAfterSeconds: quick ? 120 : 600,
@@ -111,23 +114,37 @@ try {
     }
   });
 
+  if (wanted('9')) collect('cost', await step(`9 cost (backfill, a day, a reconcile of ${smallNpns} NPNs, scaled to 100,000)`, () => measureCost(local, smallNpns)));
+
   // After the small population has warmed DynamoDB Local up (run first, the ceiling backfill
   // ramped up over its first 40 s) and before the large one (run after it, its pages took 3x
   // longer): this figure is about the engine's pacing, not about DynamoDB Local's state.
   const ceiling = wanted('1', '7') && (await step(`1 ceiling (${options.ceiling.npns} NPNs at ${options.ceiling.perMinute}/min)`, () => measureCeiling(local, options.ceiling)));
   if (ceiling) collect('ceiling', ceiling);
   if (ceiling) collect('stepFunctions', stepFunctionFigures(ceiling.run, ceiling.data));
+  // The README's picture of a run (issue 15 figure 5): the ceiling backfill's requests per 10 s by endpoint.
+  if (ceiling && !quick) await step('chart of the ceiling backfill', async () => {
+    const api = ceiling.run.api.log.filter((entry) => entry.kind === 'api');
+    const svg = await renderRequestChart({
+      title: `Ceiling backfill: API requests per 10 s by endpoint (budget ${options.ceiling.perMinute.toLocaleString('en-US')}/min)`,
+      startMs: api[0]?.at ?? 0,
+      requests: api.map((entry) => ({ atMs: entry.at, series: entry.path.split('/').at(-1) ?? entry.path })),
+      budgetPerMinute: options.ceiling.perMinute,
+    });
+    mkdirSync(`${benchDir}charts`, { recursive: true });
+    writeFileSync(`${benchDir}charts/backfill-requests.svg`, svg);
+  });
 
-  if (wanted('9')) {
-    const realistic = await step(`9 ceiling with real latency (${options.realisticCeiling.npns} NPNs at ${options.realisticCeiling.perMinute}/min)`, () =>
+  if (wanted('10')) {
+    const realistic = await step(`10 ceiling with real latency (${options.realisticCeiling.npns} NPNs at ${options.realisticCeiling.perMinute}/min)`, () =>
       measureRealisticCeiling(local, { ...options.realisticCeiling, chartPath: `${benchDir}results/realistic-ceiling.svg` }),
     );
     collect('realisticCeiling', realistic);
     if (realistic) realisticCeiling = { ratio: realistic.data.ratio, recordsPerRequestRatio: realistic.data.recordsPerRequestRatio, '429s': realistic.data['429s'] };
   }
 
-  if (wanted('10')) collect('timeToFresh', await step(`10 time to fresh (${options.timeToFresh.days} days of ${options.timeToFresh.npns} NPNs)`, () => measureTimeToFresh(local, options.timeToFresh)));
-  if (wanted('11')) collect('partitionHeat', await step(`11 partition heat (${options.partitionHeatNpns} NPNs)`, () => measurePartitionHeat(local, options.partitionHeatNpns)));
+  if (wanted('11')) collect('timeToFresh', await step(`11 time to fresh (${options.timeToFresh.days} days of ${options.timeToFresh.npns} NPNs)`, () => measureTimeToFresh(local, options.timeToFresh)));
+  if (wanted('12')) collect('partitionHeat', await step(`12 partition heat (${options.partitionHeatNpns} NPNs)`, () => measurePartitionHeat(local, options.partitionHeatNpns)));
 
   let large: { point: ScalePoint; backfill: SyncRun } | undefined;
   if (wanted('2', '8')) await step(`backfill of ${largeNpns} NPNs`, async () => {

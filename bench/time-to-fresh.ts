@@ -1,5 +1,5 @@
 /**
- * 10. Time to fresh (issue 15, figure 2): from the webhook accepted to the day's last change written, for
+ * 11. Time to fresh (issue 15, figure 2): from the webhook accepted to the day's last change written, for
  * typical days (2% of the records changed, the simulator's advanceDay) with the latency model on at the
  * real pace (300 requests/min, pages of 1,000, latency unscaled), p50 and max over several days.
  *
@@ -79,14 +79,14 @@ export async function measureTimeToFresh(stack: BenchStack, options: TimeToFresh
     return {
       figures: [
         {
-          section: '10',
+          section: '11',
           name: `Time to fresh (${num(options.days)} days of ${num(options.npns)} NPNs, 2% changed, latency model, 300/min)`,
           value: `p50 ${s(data.timeToFreshMs.p50)}, max ${s(data.timeToFreshMs.max)} (batching window ${num(batchingWindowSeconds)} s + run start → last change p50 ${s(data.lastChangeMs.p50)}, max ${s(data.lastChangeMs.max)})`,
           target: '-',
           verdict: 'info',
         },
         {
-          section: '10',
+          section: '11',
           name: 'Time to fresh: a day',
           value: `median ${num(median(days.map((d) => d.written)))} items written (the source changed ${num(median(days.map((d) => d.sourceChanges)))} records, licenseLoas included), ${num(median(days.map((d) => d.apiRequests)))} API requests, run ${s(median(days.map((d) => d.runMs)))}`,
           target: '-',

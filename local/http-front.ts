@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { logger } from '#commons/logger';
 import { LOCAL_ACCOUNT_ID } from '#local/aws-env';
 import type { LocalService } from '#local/dynamodb-local';
+import { serveOnLoopback } from '#local/loopback';
 import { lambdaContext } from '#local/lambda-context';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
@@ -153,14 +153,5 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<LocalSe
     if (response.cookies.length) res.setHeader('set-cookie', response.cookies);
     res.writeHead(response.status, response.headers).end(response.body);
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return serveOnLoopback(server, options.port);
 }

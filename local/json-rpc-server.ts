@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { LocalService } from '#local/dynamodb-local';
+import { serveOnLoopback } from '#local/loopback';
 
 /** An AWS JSON-protocol error: written as `x-amzn-errortype` + `{__type, message}` with status 400. */
 export class AwsJsonError extends Error {
@@ -53,14 +53,5 @@ export async function startJsonRpcServer(options: JsonRpcServerOptions): Promise
       }
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return serveOnLoopback(server);
 }

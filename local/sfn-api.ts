@@ -137,18 +137,23 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
     running.set(execution.executionArn, { promise, abort });
   };
 
-  const describe = (e: ExecutionRecord): Record<string, unknown> => ({
+  /** The fields ListExecutions gives per execution; DescribeExecution gives them and more. */
+  const summary = (e: ExecutionRecord): Record<string, unknown> => ({
     executionArn: e.executionArn,
     stateMachineArn: e.stateMachineArn,
     name: e.name,
     status: e.status,
     startDate: epochSeconds(e.startDate),
     stopDate: epochSeconds(e.stopDate),
+    redriveCount: e.redriveCount,
+  });
+
+  const describe = (e: ExecutionRecord): Record<string, unknown> => ({
+    ...summary(e),
     input: e.input,
     ...(e.output !== undefined ? { output: JSON.stringify(e.output) } : {}),
     ...(e.error !== undefined ? { error: e.error } : {}),
     ...(e.cause !== undefined ? { cause: e.cause } : {}),
-    redriveCount: e.redriveCount,
     redriveStatus: e.status === 'RUNNING' || e.status === 'SUCCEEDED' ? 'NOT_REDRIVABLE' : 'REDRIVABLE',
   });
 
@@ -206,15 +211,7 @@ export async function startSfnApi(options: SfnApiOptions): Promise<SfnApi> {
           .reverse() // newest first, like the service
           .slice(0, typeof input.maxResults === 'number' && input.maxResults > 0 ? input.maxResults : 1000);
         return {
-          executions: listed.map((e) => ({
-            executionArn: e.executionArn,
-            stateMachineArn: e.stateMachineArn,
-            name: e.name,
-            status: e.status,
-            startDate: epochSeconds(e.startDate),
-            stopDate: epochSeconds(e.stopDate),
-            redriveCount: e.redriveCount,
-          })),
+          executions: listed.map(summary),
         };
       },
       RedriveExecution(input) {

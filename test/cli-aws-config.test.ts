@@ -5,7 +5,6 @@
  * Functions stand-in; CloudFormation (no local stand-in) answers DescribeStacks from a small stack
  * table; Secrets Manager and DynamoDB answer "not found", which is all these cases need.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSfnApi, type SfnApi } from '#local/sfn-api';
+import { runCli, type CliResult } from './support/cli-process.ts';
 
-const BIN = new URL('../bin/producersync.mjs', import.meta.url).pathname;
 const UNSTAGED_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:ProducerSync-Sync';
 const DEV_ARN = 'arn:aws:states:eu-west-3:111111111111:stateMachine:ProducerSync-dev-SyncRun';
 const STACK_OUTPUTS: Record<string, Record<string, string>> = {
@@ -106,29 +105,18 @@ beforeEach(() => {
 });
 
 /** The CLI as a user runs it, with only the throw-away AWS configuration (no AWS_REGION, no keys) plus `env`. */
-function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        AWS_CONFIG_FILE: join(dir, 'config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_ENDPOINT_URL_SFN: endpoint,
-        AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
-        AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
+function cli(argv: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(argv, {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    AWS_CONFIG_FILE: join(dir, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_ENDPOINT_URL_SFN: endpoint,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    ...env,
   });
 }
 

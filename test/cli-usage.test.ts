@@ -5,7 +5,6 @@
  * Most cases run the CLI's `main` in-process with buffered streams; a few run `bin/producersync.mjs`
  * as a user would, to prove the process wiring (exit code, stdout vs stderr).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,9 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../scripts/cli.ts';
 import { memoryIo } from '../scripts/support/cli-io.ts';
+import { runCli, type CliResult } from './support/cli-process.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const BIN = new URL('../bin/producersync.mjs', import.meta.url).pathname;
 const ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:ProducerSync-Sync';
 const DAY = '2025-07-24';
 
@@ -306,16 +305,8 @@ describe('producersync help and version', () => {
 });
 
 /** `node bin/producersync.mjs ...` as a user runs it (the Node running the tests, so Node 24). */
-function run(argv: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { env: { PATH: process.env.PATH ?? '', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
+function run(argv: string[]): Promise<CliResult> {
+  return runCli(argv, { PATH: process.env.PATH ?? '', HOME: dir });
 }
 
 describe('bin/producersync.mjs', () => {

@@ -9,7 +9,8 @@ import { lambdaContext } from '#local/lambda-context';
 import { createTablesFromTemplates } from '#local/provision';
 import { createStreamReader, toLambdaRecord } from '#local/stream-reader';
 import { appTemplates } from '#local/synth';
-import { classify, handler } from '../lambdas/stream-consumer/example-consumer.ts';
+import { classify } from '#commons/stream-change';
+import { handler } from '../lambdas/stream-consumer/example-consumer.ts';
 import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
 
 logger.setLogLevel('SILENT');

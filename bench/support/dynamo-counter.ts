@@ -10,11 +10,53 @@ export interface TableTraffic {
   readRequests: number;
   /** Items asked for: 1 per GetItem, one per key of a BatchGetItem (Query/Scan count as 1). */
   readItems: number;
+  /**
+   * Capacity units DynamoDB (Local) reported (`ReturnConsumedCapacity: INDEXES`, set on every request by the
+   * counter): on-demand billing charges these as request units. The index units follow each index's key
+   * schema and projection (an item whose index key changes costs a delete and a put there).
+   */
+  capacity: CapacityUnits;
+}
+
+export interface CapacityUnits {
+  tableWriteUnits: number;
+  tableReadUnits: number;
+  indexWriteUnits: number;
+  indexReadUnits: number;
 }
 
 export type Traffic = Record<string, TableTraffic>;
 
-const emptyTraffic = (): TableTraffic => ({ writeRequests: 0, writeItems: 0, conditionalFailures: 0, readRequests: 0, readItems: 0 });
+const emptyTraffic = (): TableTraffic => ({
+  writeRequests: 0,
+  writeItems: 0,
+  conditionalFailures: 0,
+  readRequests: 0,
+  readItems: 0,
+  capacity: { tableWriteUnits: 0, tableReadUnits: 0, indexWriteUnits: 0, indexReadUnits: 0 },
+});
+
+/** Commands that take ReturnConsumedCapacity, and whether they write. */
+const CAPACITY_COMMANDS: Record<string, 'read' | 'write'> = {
+  PutItemCommand: 'write',
+  UpdateItemCommand: 'write',
+  DeleteItemCommand: 'write',
+  BatchWriteItemCommand: 'write',
+  TransactWriteItemsCommand: 'write',
+  GetItemCommand: 'read',
+  QueryCommand: 'read',
+  ScanCommand: 'read',
+  BatchGetItemCommand: 'read',
+  TransactGetItemsCommand: 'read',
+};
+
+interface Consumed {
+  TableName?: string;
+  CapacityUnits?: number;
+  Table?: { CapacityUnits?: number };
+  GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+  LocalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+}
 
 type Input = {
   TableName?: string;
@@ -34,6 +76,8 @@ export function countDynamoTraffic(client: DynamoDBClient): { take(): Traffic } 
     (next, context) => async (args) => {
       const command = (context as { commandName?: string }).commandName ?? '';
       const input = args.input as Input;
+      const kind = CAPACITY_COMMANDS[command];
+      const request = kind ? { ...args, input: { ...(args.input as object), ReturnConsumedCapacity: 'INDEXES' } } : args;
       switch (command) {
         case 'PutItemCommand':
         case 'UpdateItemCommand':
@@ -68,7 +112,12 @@ export function countDynamoTraffic(client: DynamoDBClient): { take(): Traffic } 
           break;
       }
       try {
-        return await next(args);
+        const result = await next(request);
+        if (kind) {
+          const consumed = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
+          for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) addCapacity(of(c.TableName).capacity, kind, c);
+        }
+        return result;
       } catch (error) {
         if ((error as { name?: string }).name === 'ConditionalCheckFailedException') of(input.TableName).conditionalFailures++;
         throw error;
@@ -85,4 +134,18 @@ export function countDynamoTraffic(client: DynamoDBClient): { take(): Traffic } 
       return taken;
     },
   };
+}
+
+function addCapacity(units: CapacityUnits, kind: 'read' | 'write', consumed: Consumed): void {
+  const indexes = [...Object.values(consumed.GlobalSecondaryIndexes ?? {}), ...Object.values(consumed.LocalSecondaryIndexes ?? {})];
+  const index = indexes.reduce((n, i) => n + (i.CapacityUnits ?? 0), 0);
+  // Without a breakdown the total is the table's.
+  const table = consumed.Table?.CapacityUnits ?? (consumed.CapacityUnits ?? 0) - index;
+  if (kind === 'write') {
+    units.tableWriteUnits += table;
+    units.indexWriteUnits += index;
+  } else {
+    units.tableReadUnits += table;
+    units.indexReadUnits += index;
+  }
 }

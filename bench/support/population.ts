@@ -16,6 +16,8 @@ export interface PopulationOptions {
   /** SYNC_TIME_BUDGET_MS (default: the synthesized 600,000). */
   timeBudgetMs?: number;
   simulator?: Partial<SimulatorOptions>;
+  /** More environment for the sync process (e.g. BENCH_COUNT_LOGS=1 to count what the handlers log). */
+  env?: Record<string, string>;
 }
 
 /** A simulator with a population, the app's tables and a warm sync process pointed at both. */
@@ -57,6 +59,7 @@ export async function startPopulation(stack: BenchStack, name: string, options: 
     ...(options.timeBudgetMs !== undefined ? { SYNC_TIME_BUDGET_MS: String(options.timeBudgetMs) } : {}),
     // Lambda's NODE_OPTIONS (source maps) would only slow the worker's tsx loader down.
     NODE_OPTIONS: '',
+    ...options.env,
   };
   const asl = loadStateMachine(stack.stacks, 'SyncStateMachine', { physical: resources.physical });
   let sync: SyncProcess;

@@ -13,7 +13,7 @@ export interface BenchResults {
   load: { mean: number; max: number };
   options: Record<string, unknown>;
   figures: Figure[];
-  /** Figure 9 (issue 15's figure 1) in the shape the issue names. */
+  /** Figure 10 (issue 15's figure 1) in the shape the issue names. */
   realisticCeiling?: { ratio: number; recordsPerRequestRatio: number; '429s': number };
   /** Raw numbers per benchmark, for comparing runs over time. */
   data: Record<string, unknown>;

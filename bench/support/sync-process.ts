@@ -13,6 +13,12 @@ export interface WorkStats {
   cpuMs: number;
   memory: MemoryPeak;
   dynamo: Traffic;
+  /** Bytes the handlers logged (stdout + stderr; 0 unless the process counts logs: BENCH_COUNT_LOGS=1). */
+  logBytes: number;
+  /** Secrets Manager GetSecretValue calls. */
+  secretReads: number;
+  /** Lambda invocations and billed ms (wall time rounded up per invocation) per function id. */
+  lambda: Record<string, { invocations: number; billedMs: number }>;
 }
 
 export interface ExecutionStats extends WorkStats {

@@ -60,7 +60,7 @@ export function apiTraffic(log: readonly RequestLogEntry[]): ApiTraffic {
 export async function runSync(
   population: Population,
   executionName: string,
-  input: { mode: 'backfill' } | { runDate: string },
+  input: { mode: 'backfill' | 'reconcile' } | { runDate: string },
   options: ExecutionOptions = {},
 ): Promise<SyncRun> {
   const { sim } = population;

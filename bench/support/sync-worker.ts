@@ -2,8 +2,8 @@
  * The sync "Lambda container" of the benchmarks (started by SyncProcess): the real Prepare,
  * SyncPages and Finalize handlers behind the synthesized state machine, or the naive baseline.
  */
-import './quiet.ts';
-import { dynamoClient } from '#commons/clients';
+import { takeLoggedBytes } from './quiet.ts';
+import { dynamoClient, secretsClient } from '#commons/clients';
 import { requiredEnv } from '#commons/env';
 import { createProducerSyncClient } from '#producersync/client';
 import { loadCredentials } from '#producersync/credentials';
@@ -23,15 +23,50 @@ const traffic = countDynamoTraffic(dynamoClient());
 let asl: Asl | undefined;
 let handlers: Record<string, LambdaHandler> | undefined;
 
+/** Secrets Manager GetSecretValue calls (each one a KMS Decrypt of the secret under its key). */
+let secretReads = 0;
+secretsClient().middlewareStack.add(
+  (next, context) => async (args) => {
+    if ((context as { commandName?: string }).commandName === 'GetSecretValueCommand') secretReads++;
+    return next(args);
+  },
+  { step: 'initialize', name: 'benchSecretReads' },
+);
+
+/** Invocations and billed duration (wall ms, rounded up per invocation as Lambda bills) per function. */
+let lambdaTime: Record<string, { invocations: number; billedMs: number }> = {};
+const timed = (map: Record<string, LambdaHandler>): Record<string, LambdaHandler> =>
+  Object.fromEntries(
+    Object.entries(map).map(([id, handler]): [string, LambdaHandler] => [
+      id,
+      async (event, context) => {
+        const started = performance.now();
+        try {
+          return await handler(event, context);
+        } finally {
+          const time = (lambdaTime[id] ??= { invocations: 0, billedMs: 0 });
+          time.invocations++;
+          time.billedMs += Math.ceil(performance.now() - started);
+        }
+      },
+    ]),
+  );
+
 async function measured<T>(work: () => Promise<T>): Promise<{ value: T; stats: WorkStats }> {
   traffic.take();
+  takeLoggedBytes();
+  secretReads = 0;
+  lambdaTime = {};
   const memory = sampleMemory();
   const cpuStart = process.cpuUsage();
   const started = performance.now();
   const value = await work();
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuStart);
-  return { value, stats: { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, memory: memory.stop(), dynamo: traffic.take() } };
+  return {
+    value,
+    stats: { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, memory: memory.stop(), dynamo: traffic.take(), logBytes: takeLoggedBytes(), secretReads, lambda: lambdaTime },
+  };
 }
 
 async function execution(executionName: string, input: unknown, options: ExecutionOptions): Promise<ExecutionStats> {
@@ -99,7 +134,7 @@ async function handle(message: WorkerRequest): Promise<unknown> {
     case 'init': {
       asl = message.asl;
       // Loaded only now: the handlers' logger and SDK clients read the environment at load.
-      handlers = await loadHandlers(['PrepareFunction', 'SyncPagesFunction', 'FinalizeFunction']);
+      handlers = timed(await loadHandlers(['PrepareFunction', 'SyncPagesFunction', 'FinalizeFunction']));
       return null;
     }
     case 'execution':

@@ -7,7 +7,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { classify, type ChangeKind } from '../stream-consumer/example-consumer.ts';
+import { classify, type ChangeKind } from '#commons/stream-change';
 
 /** `type` of every change event. */
 export const CHANGE_EVENT_TYPE = 'producersync.change';

@@ -28,7 +28,6 @@ export const MAX_RECORD_JSON_BYTES = 350_000;
 const DIGITS = /^\d+$/;
 
 /** @deprecated The calendar-date rule lives in `#commons/calendar-date`; re-exported for scripts/commands/sync.ts until it imports that. */
-export { isCalendarDate };
 
 function normaliseNpn(value: unknown): string | undefined {
   if (typeof value === 'string') return DIGITS.test(value) ? value : undefined;

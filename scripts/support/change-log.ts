@@ -1,5 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { classify } from '../../lambdas/stream-consumer/example-consumer.ts';
+import { classify } from '#commons/stream-change';
 
 /**
  * A stream consumer for a terminal: prints the first `maxLines` change events compactly

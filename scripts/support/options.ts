@@ -3,7 +3,7 @@
  * into a checked value, or throws a UsageError naming the flag. Commands declare their options with
  * these builders (scripts/support/command.ts parses, documents and checks them identically everywhere).
  */
-import { isCalendarDate } from '#sync/record-validation';
+import { isCalendarDate } from '#commons/calendar-date';
 import { readInput, type CliIo } from './cli-io.ts';
 import { InvalidNpnListError, parseNpnList } from './npn-list.ts';
 
