@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --npns=150,1500] [-- --only=1,7]`: the figures of bench/README.md against the
+ * `npm run bench [-- --quick] [-- --npns=150,1500] [-- --only=1,7] [-- --realistic-npns=900 --realistic-rate=1500]`: the figures of bench/README.md against the
  * simulator and DynamoDB Local on loopback. Prints the table, writes bench/results/*.json and
  * (full runs) the table in bench/README.md. Exits 0 whatever the figures say; non-zero only if
  * a benchmark crashed.
@@ -13,6 +13,8 @@ import { measureCeiling } from './ceiling.ts';
 import { measureCost } from './cost.ts';
 import { measureEngineOverhead } from './engine-overhead.ts';
 import { pageEfficiency, pageEfficiencyFigures } from './page-efficiency.ts';
+import { measurePartitionHeat } from './partition-heat.ts';
+import { measureRealisticCeiling, type RealisticCeiling } from './realistic-ceiling.ts';
 import { FULL_PAGE, populationWithBackfill, scaleFigures, scalePoint, type ScalePoint } from './scale.ts';
 import { stepFunctionFigures } from './step-functions.ts';
 import { renderRequestChart } from './support/chart.ts';
@@ -21,6 +23,7 @@ import { describeMachine, machineInfo, watchLoad } from './support/machine.ts';
 import { formatTable, type BenchOutcome, type Figure } from './support/report.ts';
 import { updateReadme, writeResults, type BenchResults } from './support/results.ts';
 import type { SyncRun } from './support/sync-run.ts';
+import { measureTimeToFresh } from './time-to-fresh.ts';
 import { measureWebhookLatency } from './webhook-latency.ts';
 import { measureWriteAmplification } from './write-amplification.ts';
 
@@ -30,6 +33,8 @@ const { values } = parseArgs({
     npns: { type: 'string' },
     'ceiling-npns': { type: 'string' },
     'ceiling-rate': { type: 'string' },
+    'realistic-npns': { type: 'string' },
+    'realistic-rate': { type: 'string' },
     only: { type: 'string' },
   },
 });
@@ -41,6 +46,14 @@ const [smallNpns, largeNpns] = (values.npns ?? (quick ? '60,240' : '150,1500')).
 const options = {
   scaleNpns: [smallNpns, largeNpns],
   ceiling: { npns: Number(values['ceiling-npns'] ?? (quick ? 40 : 360)), perMinute: Number(values['ceiling-rate'] ?? 3_000), pageSize: 1, minSteadySeconds: 60, abortAfterSeconds: quick ? 45 : 150 },
+  realisticCeiling: {
+    npns: Number(values['realistic-npns'] ?? (quick ? 120 : 900)),
+    perMinute: Number(values['realistic-rate'] ?? 1_500),
+    minSteadySeconds: 180,
+    abortAfterSeconds: quick ? 120 : 600,
+  },
+  timeToFresh: { npns: quick ? 100 : 300, days: quick ? 3 : 5 },
+  partitionHeatNpns: quick ? 100 : 400,
   webhookDeliveries: quick ? 200 : 1_000,
   bundleLoadRuns: quick ? 3 : 5,
 };
@@ -78,6 +91,7 @@ function collect(name: string, outcome: BenchOutcome | undefined): void {
 }
 
 let stack: BenchStack | undefined;
+let realisticCeiling: RealisticCeiling | undefined;
 try {
   stack = await step('setup (synthesize with bundling, DynamoDB Local, stand-ins)', () => startBenchStack(cacheDir));
   if (!stack) throw new Error('setup failed');
@@ -121,6 +135,17 @@ try {
     writeFileSync(`${benchDir}charts/backfill-requests.svg`, svg);
   });
 
+  if (wanted('10')) {
+    const realistic = await step(`10 ceiling with real latency (${options.realisticCeiling.npns} NPNs at ${options.realisticCeiling.perMinute}/min)`, () =>
+      measureRealisticCeiling(local, { ...options.realisticCeiling, chartPath: `${benchDir}results/realistic-ceiling.svg` }),
+    );
+    collect('realisticCeiling', realistic);
+    if (realistic) realisticCeiling = { ratio: realistic.data.ratio, recordsPerRequestRatio: realistic.data.recordsPerRequestRatio, '429s': realistic.data['429s'] };
+  }
+
+  if (wanted('11')) collect('timeToFresh', await step(`11 time to fresh (${options.timeToFresh.days} days of ${options.timeToFresh.npns} NPNs)`, () => measureTimeToFresh(local, options.timeToFresh)));
+  if (wanted('12')) collect('partitionHeat', await step(`12 partition heat (${options.partitionHeatNpns} NPNs)`, () => measurePartitionHeat(local, options.partitionHeatNpns)));
+
   let large: { point: ScalePoint; backfill: SyncRun } | undefined;
   if (wanted('2', '8')) await step(`backfill of ${largeNpns} NPNs`, async () => {
     const { population, backfill } = await populationWithBackfill(local, 'large', largeNpns);
@@ -150,6 +175,7 @@ const results: BenchResults = {
   load,
   options,
   figures,
+  ...(realisticCeiling ? { realisticCeiling } : {}),
   data,
   errors,
 };

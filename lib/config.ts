@@ -1,6 +1,6 @@
 import type { Node } from 'constructs';
 import { AGENTSYNC_HOSTS, API_LIMITS, ENDPOINT_NAMES, isEndpointName, type AgentSyncEnvironment } from '#producersync/endpoints';
-import { DEFAULT_DISPATCHER_CONCURRENCY, syncPagesConcurrency } from './concurrency.ts';
+import { DEFAULT_DISPATCHER_CONCURRENCY, DEFAULT_SYNC_CONCURRENCY, syncPagesConcurrency } from './concurrency.ts';
 import type { TeamFeedOptions } from './constructs/change-feed.ts';
 import { deploymentNames, type DeploymentNames } from './names.ts';
 import type { ProducerSyncPipelineProps, WebhookDomainProps } from './pipeline.ts';
@@ -71,7 +71,7 @@ export interface ProducerSyncConfig {
 export function resolveConfig(props: ProducerSyncPipelineProps): ProducerSyncConfig {
   const environment = readEnvironment(props.environment);
   const apiRequestsPerMinute = positiveInteger('apiRequestsPerMinute', props.apiRequestsPerMinute, API_LIMITS.apiRequestsPerMinute);
-  const syncConcurrency = positiveInteger('syncConcurrency', props.syncConcurrency, 4);
+  const syncConcurrency = positiveInteger('syncConcurrency', props.syncConcurrency, DEFAULT_SYNC_CONCURRENCY);
   const dispatcherConcurrency = positiveInteger('dispatcherConcurrency', props.dispatcherConcurrency, DEFAULT_DISPATCHER_CONCURRENCY);
   if (dispatcherConcurrency < 2 || dispatcherConcurrency > 1000) {
     throw new Error(`dispatcherConcurrency must be between 2 and 1000 (the SQS event source limits), got ${dispatcherConcurrency}`);

@@ -46,7 +46,7 @@ export interface ProducerSyncPipelineProps {
   readonly stackProps?: Omit<StackProps, 'stackName' | 'description'>;
   /** Tags on every resource (same as `Tags.of(pipeline).add`). @default none */
   readonly tags?: Readonly<Record<string, string>>;
-  /** Endpoints synced at once in a run (Map MaxConcurrency). @default 4 */
+  /** Endpoints synced at once in a run (Map MaxConcurrency). @default 9 (DEFAULT_SYNC_CONCURRENCY: every endpoint and the NPN status target) */
   readonly syncConcurrency?: number;
   /** ProducerSync API requests per minute, shared by every sync Lambda. @default 300 */
   readonly apiRequestsPerMinute?: number;

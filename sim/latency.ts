@@ -37,6 +37,12 @@ export interface LatencyOptions {
    * (partitions, prefetch) is not rewarded beyond what a loaded server would give.
    */
   inFlightFactor?: number;
+  /**
+   * How many records each served record counts as for the size effect, default 1. A bench that serves
+   * small pages to spare DynamoDB Local (which takes a few hundred writes a second) sets e.g. 1,000 with
+   * 1-record pages, so each data page takes a full page's time while an empty end-of-data page stays fast.
+   */
+  recordWeight?: number;
   /** Default: the simulator's seed. */
   seed?: number;
 }
@@ -47,6 +53,7 @@ export const DEFAULT_LATENCY = {
   token: { p50: 100, p90: 200, p99: 500 },
   scale: 1,
   inFlightFactor: 0,
+  recordWeight: 1,
 } as const;
 
 /** What the model chose for one request (also written to the request log). */
@@ -93,6 +100,7 @@ export class LatencyModel {
   private readonly emptyPageMs: number;
   private readonly scale: number;
   private readonly inFlightFactor: number;
+  private readonly recordWeight: number;
   private readonly seed: number;
   private readonly asked = new Map<string, number>();
 
@@ -102,12 +110,14 @@ export class LatencyModel {
     this.emptyPageMs = options.emptyPageMs ?? DEFAULT_LATENCY.emptyPageMs;
     this.scale = options.scale ?? DEFAULT_LATENCY.scale;
     this.inFlightFactor = options.inFlightFactor ?? DEFAULT_LATENCY.inFlightFactor;
+    this.recordWeight = options.recordWeight ?? DEFAULT_LATENCY.recordWeight;
     this.seed = options.seed ?? seed;
     checkPercentiles('page1000', this.page);
     checkPercentiles('token', this.tokenPercentiles);
     if (!(this.emptyPageMs >= 0 && this.emptyPageMs <= this.page.p50)) throw new Error(`latency.emptyPageMs must be between 0 and page1000.p50, got ${this.emptyPageMs}`);
     if (!(this.scale > 0)) throw new Error(`latency.scale must be > 0, got ${this.scale}`);
     if (!(this.inFlightFactor >= 0)) throw new Error(`latency.inFlightFactor must be >= 0, got ${this.inFlightFactor}`);
+    if (!(this.recordWeight > 0)) throw new Error(`latency.recordWeight must be > 0, got ${this.recordWeight}`);
   }
 
   /** An API response of `records` records, `inFlight` other API requests open when it arrived. */
@@ -132,7 +142,7 @@ export class LatencyModel {
 
   /** Median at `records` over the median at 1,000. */
   private sizeFactor(records: number): number {
-    const share = Math.min(Math.max(records, 0), REFERENCE_RECORDS) / REFERENCE_RECORDS;
+    const share = Math.min(Math.max(records * this.recordWeight, 0), REFERENCE_RECORDS) / REFERENCE_RECORDS;
     return (this.emptyPageMs + (this.page.p50 - this.emptyPageMs) * share) / this.page.p50;
   }
 

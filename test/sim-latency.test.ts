@@ -58,6 +58,15 @@ describe('latency model (the distribution)', () => {
     expect(plain.tokenAt(0.5)).toBe(100);
   });
 
+  it('weighs each served record as recordWeight records: small pages with the latency of full ones, an empty page as fast as ever', () => {
+    const weighted = new LatencyModel({ recordWeight: 1000 }, 1);
+    const plain = new LatencyModel({}, 1);
+    expect(weighted.apiAt(0.5, 1)).toBe(plain.apiAt(0.5, 1000));
+    expect(weighted.apiAt(0.9, 3)).toBe(plain.apiAt(0.9, 1000));
+    expect(weighted.apiAt(0.5, 0)).toBe(150);
+    expect(() => new LatencyModel({ recordWeight: 0 }, 1)).toThrow(/recordWeight/);
+  });
+
   it('rejects parameters that make no distribution', () => {
     expect(() => new LatencyModel({ page1000: { p50: 600, p90: 500, p99: 3000 } }, 1)).toThrow(/p50 <= p90/);
     expect(() => new LatencyModel({ emptyPageMs: 700 }, 1)).toThrow(/emptyPageMs/);

@@ -94,6 +94,12 @@ async function expectTableEqualsTruth(tables: Tables, endpoint: EndpointName): P
   return truth.length;
 }
 
+/** Index in `events` of the `n`th (1-based) occurrence of `event`. */
+function indexOfNth(events: readonly string[], event: string, n: number): number {
+  let seen = 0;
+  return events.findIndex((e) => e === event && ++seen === n);
+}
+
 const apiRequestsTo = (path: string) => sim.requests.filter((r) => r.kind === 'api' && r.path === path);
 
 describe('sync-pages against the simulator', () => {
@@ -207,6 +213,71 @@ describe('sync-pages against the simulator', () => {
     const stream = await readStream(admin, tables.data);
     expect(stream).toHaveLength(total);
     expect(new Set(streamSummary(stream)).size).toBe(total);
+  });
+
+  it('asks for the next page while the current one is applied, and commits pages strictly in order', async () => {
+    const tables = await freshTables();
+    const healthy = deps(tables);
+    const events: string[] = [];
+    const d: SyncPagesDeps = {
+      ...healthy,
+      source: { fetchPage: (url) => (events.push(`fetch ${url}`), healthy.source.fetchPage(url)) },
+      storeFor: (runId) => {
+        const store = healthy.storeFor(runId);
+        return { ...store, applyPage: async (endpoint, records) => (events.push('apply'), store.applyPage(endpoint, records)) };
+      },
+      checkpoints: { ...healthy.checkpoints, save: async (checkpoint, expected) => (events.push(`commit ${checkpoint.pages}`), healthy.checkpoints.save(checkpoint, expected)) },
+    };
+    const { pages } = await runEndpoint(backfill('run-ahead', 'licenses'), d);
+    expect(pages).toBeGreaterThan(3);
+    // Each page's successor is requested before the page is applied; commits come one by one, in page order.
+    const fetches = events.filter((e) => e.startsWith('fetch'));
+    expect(fetches).toHaveLength(pages);
+    expect(new Set(fetches).size).toBe(pages);
+    for (let page = 1; page < pages; page++) {
+      expect(events.indexOf(fetches[page]!), `page ${page + 1} asked for before page ${page} is applied`).toBeLessThan(indexOfNth(events, 'apply', page));
+    }
+    expect(events.filter((e) => e.startsWith('commit'))).toEqual(Array.from({ length: pages }, (_, i) => `commit ${i + 1}`));
+    const total = await expectTableEqualsTruth(tables, 'licenses');
+    expect(await d.checkpoints.load('run-ahead', 'licenses')).toMatchObject({ done: true, pages, recordsSeen: total });
+  });
+
+  it('commits the current page when the page fetched ahead fails, and resumes from the committed checkpoint', async () => {
+    const tables = await freshTables();
+    const healthy = deps(tables);
+    let fetches = 0;
+    const failing: SyncPagesDeps = {
+      ...healthy,
+      // The third request (page 3, fetched ahead while page 2 is applied) fails.
+      source: { fetchPage: async (url) => (++fetches === 3 ? Promise.reject(new Error('injected failure of the page fetched ahead')) : healthy.source.fetchPage(url)) },
+    };
+    const event = backfill('run-ahead-fails', 'appointments');
+    await expect(syncPages(event, failing)).rejects.toThrow(/fetched ahead/);
+    expect(await healthy.checkpoints.load('run-ahead-fails', 'appointments')).toMatchObject({ pages: 2, done: false });
+
+    // Resumed at page 3: a crash after page 5 is applied, with page 6 already in flight, before page 5's checkpoint.
+    let saves = 0;
+    const crashing: SyncPagesDeps = {
+      ...healthy,
+      checkpoints: {
+        ...healthy.checkpoints,
+        async save(checkpoint, expectedPages) {
+          if (++saves === 3) throw new Error('injected crash before checkpoint');
+          return healthy.checkpoints.save(checkpoint, expectedPages);
+        },
+      },
+    };
+    await expect(syncPages(event, crashing)).rejects.toThrow(/before checkpoint/);
+    expect(await healthy.checkpoints.load('run-ahead-fails', 'appointments')).toMatchObject({ pages: 4, done: false });
+
+    await runEndpoint(event, healthy);
+    const total = await expectTableEqualsTruth(tables, 'appointments');
+    const checkpoint = await healthy.checkpoints.load('run-ahead-fails', 'appointments');
+    expect(checkpoint).toMatchObject({ done: true, recordsSeen: total, stale: 0, quarantined: 0 });
+    expect(checkpoint!.inserted + checkpoint!.deleted + checkpoint!.unchanged).toBe(total);
+    // The page applied but not committed was applied again: unchanged the second time, one stream record per key.
+    expect(checkpoint!.unchanged).toBeGreaterThan(0);
+    expect(await readStream(admin, tables.data)).toHaveLength(total);
   });
 
   it('stops at the time budget after each page and resumes from the checkpoint', async () => {

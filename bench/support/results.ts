@@ -13,6 +13,8 @@ export interface BenchResults {
   load: { mean: number; max: number };
   options: Record<string, unknown>;
   figures: Figure[];
+  /** Figure 10 (issue 15's figure 1) in the shape the issue names. */
+  realisticCeiling?: { ratio: number; recordsPerRequestRatio: number; '429s': number };
   /** Raw numbers per benchmark, for comparing runs over time. */
   data: Record<string, unknown>;
   /** Benchmarks that crashed (the run then exits non-zero). */

@@ -32,6 +32,9 @@ export interface SyncRun {
 
 const endpointOfPath = new Map<string, EndpointName>(DEFAULT_SYNC_ENDPOINTS.map((e) => [ENDPOINTS[e].path, e]));
 
+/** The endpoint a request log path belongs to (undefined: token, subscriptions, by-id paths). */
+export const endpointOf = (path: string): EndpointName | undefined => endpointOfPath.get(path);
+
 export function apiTraffic(log: readonly RequestLogEntry[]): ApiTraffic {
   const pages = Object.fromEntries(DEFAULT_SYNC_ENDPOINTS.map((e) => [e, 0])) as Record<EndpointName, number>;
   let apiRequests = 0;
@@ -44,7 +47,7 @@ export function apiTraffic(log: readonly RequestLogEntry[]): ApiTraffic {
       continue;
     }
     apiRequests++;
-    const endpoint = endpointOfPath.get(entry.path);
+    const endpoint = endpointOf(entry.path);
     if (endpoint) pages[endpoint]++;
   }
   return { pages, apiRequests, tokenRequests, throttled, log: [...log] };

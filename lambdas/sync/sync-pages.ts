@@ -125,6 +125,8 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
     if (!reconcile) await deps.leases.hold(runId, now());
     const pass = passOf(event, deps);
     let slowestPageMs = 0;
+    // The next page, asked for while the current one is applied (the page loop keeps the API busy).
+    let ahead: Prefetch | undefined;
 
     while (!checkpoint.passComplete) {
       if (reconcile) {
@@ -138,7 +140,8 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
       const url = pass.url(checkpoint);
       let page: PassPage;
       try {
-        page = await pass.fetch(url);
+        // A page fetched ahead is used only for the URL the committed checkpoint points at.
+        page = await (ahead?.url === url ? ahead.page : pass.fetch(url));
       } catch (error) {
         if (error instanceof RateLimitedError) {
           throttled++;
@@ -153,10 +156,17 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
           return result(true);
         }
         throw error;
+      } finally {
+        ahead = undefined;
       }
       // A cursor that does not move, or comes back to a token of this pass, would page for ever.
       if (page.nextUrl !== null && page.nextUrl === url) throw new CursorCycleError(`next page URL repeats the current one (${safePath(url ?? '')})`);
       const cursorGuard = page.nextUrl === null ? checkpoint.cursorGuard : followCursor(checkpoint.cursorGuard ?? emptyGuard(), page.nextUrl, checkpoint.pages);
+      // Another page starts only if the slowest page so far (this one's fetch included), times 1.5, still
+      // fits: decided before this page is applied, so the next one can be fetched meanwhile and no page is
+      // fetched only to be dropped.
+      const another = now() + Math.max(slowestPageMs, now() - pageStartedAt) * 1.5 <= deadline;
+      if (another && page.nextUrl !== null) ahead = prefetch(pass, page.nextUrl);
 
       const outcome = await pass.apply(page.records, checkpoint.pages);
       const newestUpdatedAt = endpoint === NPN_STATUS_TARGET ? undefined : newestDate(page.records, utcDay(now(), 1), checkpoint.newestUpdatedAt);
@@ -187,7 +197,7 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
         return result(true);
       }
       slowestPageMs = Math.max(slowestPageMs, now() - pageStartedAt);
-      if (now() + slowestPageMs * 1.5 > deadline) {
+      if (!another) {
         logger.info('time budget used, continuing in the next invocation', { pages, pagesTotal: checkpoint.pages });
         return result(false);
       }
@@ -252,6 +262,19 @@ function passOf(event: SyncPagesEvent, deps: SyncPagesDeps) {
       return store.applyPage(endpoint, records);
     },
   };
+}
+
+/** A page asked for before the one before it is applied. */
+interface Prefetch {
+  url: string;
+  page: Promise<PassPage>;
+}
+
+/** Starts fetching `url`; its failure surfaces where the page is awaited (never as an unhandled rejection). */
+function prefetch(pass: { fetch(url: string | null): Promise<PassPage> }, url: string): Prefetch {
+  const page = pass.fetch(url);
+  page.catch(() => undefined);
+  return { url, page };
 }
 
 /** Saves a note on the checkpoint unless another invocation has moved it on. */

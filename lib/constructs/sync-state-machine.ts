@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { DEFAULT_SYNC_CONCURRENCY } from '../concurrency.ts';
 import { acknowledgeLambdaVersionWildcards } from '../grants.ts';
 import { LOG_RETENTION } from './node-function.ts';
 
@@ -12,7 +13,7 @@ export interface SyncStateMachineProps {
   readonly prepareFunction: lambda.IFunction;
   readonly syncPagesFunction: lambda.IFunction;
   readonly finalizeFunction: lambda.IFunction;
-  /** Map MaxConcurrency: endpoints synced at once. @default 4 */
+  /** Map MaxConcurrency: endpoints synced at once. @default DEFAULT_SYNC_CONCURRENCY (every endpoint of the catalogue and the NPN status target: 9) */
   readonly syncConcurrency?: number;
   /** Key encrypting the execution log group. @default AWS-owned encryption */
   readonly logEncryptionKey?: kms.IKey;
@@ -79,7 +80,7 @@ export class SyncStateMachine extends Construct {
     const syncEndpoints = new sfn.Map(this, 'SyncEndpoints', {
       // Each iteration gets its endpoint item unchanged: {runId, endpoint, mode, updatedSince, npns}.
       itemsPath: '$.endpoints',
-      maxConcurrency: props.syncConcurrency ?? 4,
+      maxConcurrency: props.syncConcurrency ?? DEFAULT_SYNC_CONCURRENCY,
       resultPath: '$.results',
     });
     syncEndpoints.itemProcessor(
@@ -96,7 +97,7 @@ export class SyncStateMachine extends Construct {
     // No Catch: if an endpoint still fails the execution fails here, and a redrive reruns only that iteration.
     const resumeFailed = new sfn.Map(this, 'ResumeFailed', {
       itemsPath: '$.run.failedEndpoints',
-      maxConcurrency: props.syncConcurrency ?? 4,
+      maxConcurrency: props.syncConcurrency ?? DEFAULT_SYNC_CONCURRENCY,
       resultPath: '$.results',
     });
     resumeFailed.itemProcessor(this.endpointLoop('Resume', props.syncPagesFunction));
