@@ -8,6 +8,7 @@ import {
   parseForcedPartitions,
   planPartitions,
   sliceEndpoints,
+  streamPlanOf,
   withStreams,
   type PartitionInput,
   type SlicedEndpoint,
@@ -78,7 +79,7 @@ describe('slices of a full pull (Prepare\'s side of the wiring)', () => {
 
     const items = withStreams(
       DEFAULT_SYNC_ENDPOINTS.map((endpoint) => ({ runId: 'initial-load-2025-08-01', endpoint, mode: 'backfill' as const, updatedSince: null, npns: null })),
-      sliced,
+      streamPlanOf(sliced),
     );
     expect(items.filter((i) => i.endpoint === 'appointments').map((i) => i.stream)).toEqual([0, 1, 2]);
     // The state at RecordRun: Prepare's result, the Map's results, the run (docs/SYNC.md "Payloads").

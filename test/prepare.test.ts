@@ -194,6 +194,16 @@ describe('prepare plans partitions for a full pull (docs/SYNC.md "Partitions")',
       expect(stored.every((slice) => slice.length <= npnsPerSlice(FIRST_PAGE_URL_BYTES))).toBe(true);
     }
     await expect(slices.load('run-sliced', 'licenses', 3)).rejects.toThrow(/slice 3 of licenses in run run-sliced is missing/);
+
+    // Prepare again under the same name (a rerun) after 700 more NPNs arrived: the first plan and its slices stand,
+    // so the streams' checkpoints still point at the slices they page. A new run slices the longer list.
+    const more = Array.from({ length: 700 }, (_, i) => String(30_000_000 + i));
+    const at = new Date(NOW).toISOString();
+    await createDynamoNpnStatusStore({ client: admin, tableName: tables.data }).writeAll(more.map((npn) => ({ npn, status: 'ACTIVE', eventId: `e-${npn}`, eventTimestamp: at })));
+    expect(await prepareAt({ input: { mode: 'backfill' }, executionName: 'run-sliced' })).toEqual(result);
+    expect((await slices.load('run-sliced', 'appointments', 2)).at(-1)).toBe(npns.at(-1));
+    const next = await prepareAt({ input: { mode: 'backfill' }, executionName: 'run-sliced-2' });
+    expect(next.endpoints.find((e) => e.endpoint === 'appointments')?.slices).toBe(4);
   });
 
   it('partitions nothing without a previous complete full run, without NPN status items, for a backfill of listed NPNs, or for a tail of seconds', async () => {

@@ -185,11 +185,21 @@ export function sliceEndpoints(
   return { plan, sliced: plan.partitions.filter((p) => tailSeconds(p.endpoint) >= MIN_TAIL_SECONDS).map(sliceOf) };
 }
 
-/** The run's Map items with each sliced endpoint's item replaced by its streams' `{..., stream, streams, slices}` (no NPN list: the slices are in the control table). */
-export function withStreams(items: readonly SyncPagesEvent[], sliced: readonly SlicedEndpoint[]): SyncPagesEvent[] {
+/** A run's partition of one endpoint as its Map items and the stored plan name it: counts, no NPN lists. */
+export interface StreamPlan {
+  endpoint: EndpointName;
+  streams: number;
+  slices: number;
+}
+
+/** The plan of sliced endpoints (what Prepare stores beside the slices). */
+export const streamPlanOf = (sliced: readonly SlicedEndpoint[]): StreamPlan[] => sliced.map(({ endpoint, streams, slices }) => ({ endpoint, streams, slices: slices.length }));
+
+/** The run's Map items with each planned endpoint's item replaced by its streams' `{..., stream, streams, slices}` (no NPN list: the slices are in the control table). */
+export function withStreams(items: readonly SyncPagesEvent[], plan: readonly StreamPlan[]): SyncPagesEvent[] {
   return items.flatMap((item) => {
-    const partition = sliced.find((p) => p.endpoint === item.endpoint);
+    const partition = plan.find((p) => p.endpoint === item.endpoint);
     if (!partition) return [item];
-    return Array.from({ length: partition.streams }, (_, stream) => ({ ...item, stream, streams: partition.streams, slices: partition.slices.length }));
+    return Array.from({ length: partition.streams }, (_, stream) => ({ ...item, stream, streams: partition.streams, slices: partition.slices }));
   });
 }

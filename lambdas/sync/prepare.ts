@@ -18,6 +18,7 @@ import {
   npnsPerSlice,
   parseForcedPartitions,
   sliceEndpoints,
+  streamPlanOf,
   withStreams,
 } from '#sync/partition';
 import { createDynamoRunLeases } from '#sync/run-lease';
@@ -102,10 +103,14 @@ async function partitioned(
 ): Promise<SyncPagesEvent[]> {
   const dataTableName = process.env.DATA_TABLE_NAME;
   if (!dataTableName) return items;
+  const slices = createDynamoSliceStore({ ...store, now: () => nowMs });
+  // Run again under the same name: the streams' checkpoints point at the slices first stored.
+  const recorded = await slices.loadPlan(runId);
+  if (recorded) return withStreams(items, recorded);
   const forced = parseForcedPartitions(process.env.PARTITION_FORCE, isEndpointName).filter((f) => endpoints.includes(f.endpoint));
   const npns = await createDynamoNpnStatusStore({ client: store.client, tableName: dataTableName }).listNpns();
   const records = forced.length > 0 || npns.length === 0 ? undefined : await previousRecords(createDynamoRunStore(store), endpoints);
-  const { sliced, plan } = sliceEndpoints(
+  const { sliced, plan: sizing } = sliceEndpoints(
     {
       records,
       npns,
@@ -116,16 +121,16 @@ async function partitioned(
     },
     forced,
   );
-  const slices = createDynamoSliceStore({ ...store, now: () => nowMs });
   for (const { endpoint, slices: lists } of sliced) await slices.put(runId, endpoint, lists);
+  const plan = await slices.savePlan(runId, streamPlanOf(sliced));
   logger.info('partitions planned', {
     npnCount: npns.length,
     forced: forced.length > 0,
     previousRun: records !== undefined,
     partitions: sliced.map(({ endpoint, streams, slices: lists }) => ({ endpoint, streams, slices: lists.length })),
-    ...(plan ? { baseRequests: plan.baseRequests, extraRequests: plan.extraRequests, leftAsTail: plan.leftAsTail } : {}),
+    ...(sizing ? { baseRequests: sizing.baseRequests, extraRequests: sizing.extraRequests, leftAsTail: sizing.leftAsTail } : {}),
   });
-  return withStreams(items, sliced);
+  return withStreams(items, plan);
 }
 
 /** The previous complete full run's `recordsSeen` of this run's endpoints (undefined: there is none). */
