@@ -7,6 +7,9 @@
  * Why an endpoint needs it: one page loop asks for one page at a time (the next page's URL comes with the
  * current page), so an endpoint alone takes pages × loop seconds however large the budget. When that is
  * longer than the whole run at the budget, it is the run's tail, paging at a fraction of the budget.
+ *
+ * Also Prepare's pure side of the wiring: the forced plan (PARTITION_FORCE), the NPN list dealt into
+ * slices, and the Map items of a partitioned endpoint's streams.
  */
 import type { EndpointName } from '#producersync/endpoints';
 import type { SyncPagesEvent } from '#sync/events';
