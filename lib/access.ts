@@ -6,8 +6,13 @@ import type { TableAccess } from './grants.ts';
  * when a handler adds a call). Everything else a function may do is granted beside it in its stack.
  */
 export const TABLE_ACCESS = {
-  // sync/run-record.ts start; sync/watermark.ts (GetItem, the initial load's conditional UpdateItem); sync/run-lease.ts hold
-  prepare: { control: { actions: ['GetItem', 'PutItem', 'UpdateItem'] } },
+  // sync/run-record.ts start and lastCompleteFullRun (Query on byKind); sync/watermark.ts (GetItem, the initial load's
+  // conditional UpdateItem); sync/run-lease.ts hold; a full pull's partitions: sync/slice-store.ts put (PutItem) and
+  // dispatcher/npn-status.ts listNpns (Query of the change index)
+  prepare: {
+    data: { actions: [], queryIndexes: [CHANGE_INDEX_NAME] },
+    control: { actions: ['GetItem', 'PutItem', 'UpdateItem'], queryIndexes: ['byKind'] },
+  },
   // sync/dynamo-record-store.ts (BatchGetItem of stored hashes, conditional PutItem), a reconcile's sync/sweep.ts (Query of
   // the change index, UpdateItem marks) and status-reconcile.ts (dispatcher/npn-status.ts BatchGetItem, PutItem); on the
   // control table sync/checkpoint.ts, sync/quarantine.ts, sync/seen-keys.ts (PutItem, Query), sync/run-lease.ts (PutItem,

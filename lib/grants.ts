@@ -37,7 +37,10 @@ export interface TableAccess {
 /** The given item actions on one table (and Query on the named indexes), plus the table key through DynamoDB. */
 export function grantTableAccess(grantee: iam.IGrantable & Construct, table: dynamodb.ITable, access: TableAccess): void {
   const principal = grantee.grantPrincipal;
-  principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: access.actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }));
+  // A function that only queries an index has no item actions on the table itself.
+  if (access.actions.length > 0) {
+    principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: access.actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }));
+  }
   const indexes = access.queryIndexes ?? [];
   if (indexes.length > 0) {
     principal.addToPrincipalPolicy(

@@ -80,6 +80,10 @@ export class SyncStack extends Stack {
       environment: {
         CONTROL_TABLE_NAME: controlTable.tableName,
         ...(config.syncEndpoints ? { SYNC_ENDPOINTS: config.syncEndpoints } : {}),
+        // A full pull's partitions: the NPN status items (data table) and the sizing rule's page size and budget.
+        DATA_TABLE_NAME: dataTable.tableName,
+        API_REQUESTS_PER_MINUTE: String(config.apiRequestsPerMinute),
+        PAGE_SIZE: String(config.pageSize),
       },
     });
     this.syncPagesFunction = new ProducerSyncFunction(this, 'SyncPagesFunction', {
@@ -115,6 +119,7 @@ export class SyncStack extends Stack {
     });
 
     grantTableAccess(this.prepareFunction.role, controlTable, TABLE_ACCESS.prepare.control);
+    grantTableAccess(this.prepareFunction.role, dataTable, TABLE_ACCESS.prepare.data);
     grantTableAccess(this.syncPagesFunction.role, dataTable, TABLE_ACCESS.syncPages.data);
     grantTableAccess(this.syncPagesFunction.role, controlTable, TABLE_ACCESS.syncPages.control);
     grantTableAccess(this.finalizeFunction.role, controlTable, TABLE_ACCESS.finalize.control);

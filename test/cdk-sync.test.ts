@@ -207,10 +207,14 @@ describe('ProducerSyncSync stack', () => {
       },
       FinalizeFunctionRole: { control: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'] },
     };
-    // Only finalize deletes, and only its run's lease; only sync-pages queries an index: the change index (the sweep).
+    // Only finalize deletes, and only its run's lease; sync-pages queries the change index (the sweep), prepare it and
+    // byKind (a full pull's partitions: the NPN status items and the previous complete full run), nothing else does.
     const indexQueries = statementsOfRole(template, 'SyncPagesFunctionRole').filter((s) => JSON.stringify(s.Resource).includes('/index/'));
     expect(actionsOf(indexQueries)).toEqual(['dynamodb:Query']);
     expect(JSON.stringify(indexQueries.map((s) => s.Resource))).toContain('/index/byTypeChangedAt');
+    const prepareQueries = statementsOfRole(template, 'PrepareFunctionRole').filter((s) => JSON.stringify(s.Resource).includes('/index/'));
+    expect(actionsOf(prepareQueries)).toEqual(['dynamodb:Query']);
+    expect(JSON.stringify(prepareQueries.map((s) => s.Resource)).match(/\/index\/[A-Za-z*]+/g)?.sort()).toEqual(['/index/byKind', '/index/byTypeChangedAt']);
     for (const [role, tables] of Object.entries(expected)) {
       const statements = statementsOfRole(template, role);
       const onTable = (name: string) =>
@@ -218,7 +222,7 @@ describe('ProducerSyncSync stack', () => {
       expect(onTable('DataTable'), role).toEqual(tables.data ?? []);
       expect(onTable('ControlTable'), role).toEqual(tables.control);
       expect(actionsOf(statements).filter((a) => /Scan|BatchWriteItem|DescribeTable/.test(a) || (a === 'dynamodb:DeleteItem' && role !== 'FinalizeFunctionRole')), role).toEqual([]);
-      expect(JSON.stringify(statements.map((s) => s.Resource)), role).not.toMatch(role === 'SyncPagesFunctionRole' ? /index\/\*/ : /index\//);
+      expect(JSON.stringify(statements.map((s) => s.Resource)), role).not.toMatch(role === 'FinalizeFunctionRole' ? /index\// : /index\/\*/);
       const keyStatements = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('kms:')));
       expect(keyStatements.length, role).toBeGreaterThan(0);
       for (const statement of keyStatements) {

@@ -3,11 +3,16 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SYNC_ENDPOINTS } from '#producersync/endpoints';
 import { lambdaContext } from '#local/lambda-context';
+import { createDynamoNpnStatusStore } from '#dispatcher/npn-status';
+import { emptyCounts } from '#sync/checkpoint';
+import { FIRST_PAGE_URL_BYTES, npnsPerSlice } from '#sync/partition';
 import { createPrepareHandler, handler as prepare } from '#sync/prepare';
+import { createDynamoRunStore } from '#sync/run-record';
+import { createDynamoSliceStore } from '#sync/slice-store';
 import { createDynamoRunLeases } from '#sync/run-lease';
 import { createDynamoWatermarkStore } from '#sync/watermark';
 import { captureLogLines, expectLambdaContextOnEveryLine } from './log-capture.ts';
-import { createControlTable } from './sync-fixtures.ts';
+import { createControlTable, createDataTable } from './sync-fixtures.ts';
 
 const admin = new DynamoDBClient({});
 let controlTable: string;
@@ -132,5 +137,91 @@ describe('prepare against the watermark', () => {
     expect(result.endpoints.map((e) => e.endpoint)).toEqual([...DEFAULT_SYNC_ENDPOINTS, 'npnStatus']);
     expect(result.endpoints.every((e) => e.mode === 'reconcile' && e.passStartedAt === passStartedAt && e.updatedSince === null)).toBe(true);
     expect(await leases().active(NOW)).not.toContain('reconcile-2025-07-30');
+  });
+});
+
+describe('prepare plans partitions for a full pull (docs/SYNC.md "Partitions")', () => {
+  const NOW = Date.parse('2025-08-01T06:00:00.000Z');
+  const prepareAt = createPrepareHandler({ now: () => NOW });
+  // 1,300 NPNs: slices of at most 620 (npnsPerSlice), so at least 3 per sliced endpoint.
+  const npns = Array.from({ length: 1_300 }, (_, i) => String(20_000_000 + i));
+  // A previous full run at real volume: appointments' and licenses' one loop outlast the run at 300 requests a minute.
+  const RECORDS = { licenses: 6_000_000, appointments: 12_500_000, addresses: 2_000_000, contactInfos: 1_000_000, otherNames: 500_000, entities: 500_000, regulatoryActions: 50_000 };
+
+  async function tablesWithNpns(): Promise<{ data: string; control: string }> {
+    const [data, control] = await Promise.all([createDataTable(admin), createControlTable(admin)]);
+    const at = new Date(NOW).toISOString();
+    await createDynamoNpnStatusStore({ client: admin, tableName: data }).writeAll(npns.map((npn) => ({ npn, status: 'ACTIVE', eventId: `e-${npn}`, eventTimestamp: at })));
+    return { data, control };
+  }
+
+  async function previousFullRun(control: string, runId: string, mode: 'backfill' | 'reconcile', status: 'SUCCEEDED' | 'FAILED', startedAt: string, scale = 1): Promise<void> {
+    const runs = createDynamoRunStore({ client: admin, tableName: control });
+    await runs.start({ runId, mode, startedAt });
+    const endpoints = Object.fromEntries(Object.entries(RECORDS).map(([endpoint, records]) => [endpoint, { ...emptyCounts(), recordsSeen: records * scale }]));
+    await runs.finish(runId, { status, finishedAt: startedAt, durationMs: 1, endpoints, totals: emptyCounts(), failedEndpoints: [] });
+  }
+
+  const stubTables = ({ data, control }: { data: string; control: string }) => {
+    vi.stubEnv('CONTROL_TABLE_NAME', control);
+    vi.stubEnv('DATA_TABLE_NAME', data);
+    vi.stubEnv('PAGE_SIZE', '1000');
+    vi.stubEnv('API_REQUESTS_PER_MINUTE', '300');
+  };
+
+  it('sizes the slices by the previous complete full run, stores them and emits one small item per stream', async () => {
+    const tables = await tablesWithNpns();
+    stubTables(tables);
+    // The newest complete full run counts (a later failed one and a backfill of listed NPNs do not).
+    await previousFullRun(tables.control, 'full-1', 'backfill', 'SUCCEEDED', '2025-07-01T00:00:00.000Z', 0.001);
+    await previousFullRun(tables.control, 'full-2', 'reconcile', 'SUCCEEDED', '2025-07-20T00:00:00.000Z');
+    await previousFullRun(tables.control, 'full-3', 'backfill', 'FAILED', '2025-07-25T00:00:00.000Z', 0.001);
+
+    const result = await prepareAt({ input: { mode: 'backfill' }, executionName: 'run-sliced' });
+    const streams = (endpoint: string) => result.endpoints.filter((e) => e.endpoint === endpoint);
+    expect(streams('appointments')).toEqual([0, 1, 2].map((stream) => ({ runId: 'run-sliced', endpoint: 'appointments', mode: 'backfill', updatedSince: null, npns: null, stream, streams: 3, slices: 3 })));
+    expect(streams('licenses').map(({ stream, streams: s, slices }) => [stream, s, slices])).toEqual([
+      [0, 2, 3],
+      [1, 2, 3],
+    ]);
+    // The rest page as one pass each.
+    expect(result.endpoints.filter((e) => e.stream === undefined).map((e) => e.endpoint)).toEqual(DEFAULT_SYNC_ENDPOINTS.filter((e) => e !== 'licenses' && e !== 'appointments'));
+    // Every NPN in exactly one stored slice, each slice within the URL bound.
+    const slices = createDynamoSliceStore({ client: admin, tableName: tables.control });
+    for (const endpoint of ['appointments', 'licenses'] as const) {
+      const stored = await Promise.all([0, 1, 2].map((index) => slices.load('run-sliced', endpoint, index)));
+      expect(stored.flat()).toEqual(npns);
+      expect(stored.every((slice) => slice.length <= npnsPerSlice(FIRST_PAGE_URL_BYTES))).toBe(true);
+    }
+    await expect(slices.load('run-sliced', 'licenses', 3)).rejects.toThrow(/slice 3 of licenses in run run-sliced is missing/);
+
+    // Prepare again under the same name (a rerun) after 700 more NPNs arrived: the first plan and its slices stand,
+    // so the streams' checkpoints still point at the slices they page. A new run slices the longer list.
+    const more = Array.from({ length: 700 }, (_, i) => String(30_000_000 + i));
+    const at = new Date(NOW).toISOString();
+    await createDynamoNpnStatusStore({ client: admin, tableName: tables.data }).writeAll(more.map((npn) => ({ npn, status: 'ACTIVE', eventId: `e-${npn}`, eventTimestamp: at })));
+    expect(await prepareAt({ input: { mode: 'backfill' }, executionName: 'run-sliced' })).toEqual(result);
+    expect((await slices.load('run-sliced', 'appointments', 2)).at(-1)).toBe(npns.at(-1));
+    const next = await prepareAt({ input: { mode: 'backfill' }, executionName: 'run-sliced-2' });
+    expect(next.endpoints.find((e) => e.endpoint === 'appointments')?.slices).toBe(4);
+  });
+
+  it('partitions nothing without a previous complete full run, without NPN status items, for a backfill of listed NPNs, or for a tail of seconds', async () => {
+    const tables = await tablesWithNpns();
+    stubTables(tables);
+    const onePerEndpoint = (result: { endpoints: { stream?: number }[] }) => expect(result.endpoints.map((e) => e.stream)).toEqual(DEFAULT_SYNC_ENDPOINTS.map(() => undefined));
+    onePerEndpoint(await prepareAt({ input: { mode: 'backfill' }, executionName: 'no-previous' }));
+    // The simulator's scale: the rule would slice, but the slices would save seconds, not minutes.
+    await previousFullRun(tables.control, 'small', 'backfill', 'SUCCEEDED', '2025-07-01T00:00:00.000Z', 0.0001);
+    onePerEndpoint(await prepareAt({ input: { mode: 'backfill' }, executionName: 'small-previous' }));
+    await previousFullRun(tables.control, 'big', 'backfill', 'SUCCEEDED', '2025-07-02T00:00:00.000Z');
+    onePerEndpoint(await prepareAt({ input: { mode: 'backfill', npns: npns.slice(0, 3) }, executionName: 'listed' }));
+    // PARTITION_FORCE needs NPNs to slice too.
+    const empty = { data: await createDataTable(admin), control: tables.control };
+    stubTables(empty);
+    vi.stubEnv('PARTITION_FORCE', 'licenses:2:4');
+    onePerEndpoint(await prepareAt({ input: { mode: 'backfill' }, executionName: 'no-npns' }));
+    vi.stubEnv('PARTITION_FORCE', 'licenses:3:2');
+    await expect(prepareAt({ input: { mode: 'backfill' }, executionName: 'bad-force' })).rejects.toThrow(/PARTITION_FORCE must be endpoint:streams:slices/);
   });
 });

@@ -1,6 +1,7 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { chunked } from '#commons/chunked';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsClient } from '#commons/clients';
 import { DEFAULT_SYNC_ENDPOINTS, type EndpointName } from '#producersync/endpoints';
@@ -12,6 +13,7 @@ import { handler as finalize } from '#sync/finalize';
 import { handler as syncPagesHandler } from '#sync/sync-pages';
 import { provisionTestResources, useLocalAws, type LocalAws, type TestResources } from './support/local-aws.ts';
 import { createDynamoWatermarkStore } from '#sync/watermark';
+import { createDynamoNpnStatusStore } from '#dispatcher/npn-status';
 import { createControlTable, readStream, scanAll, streamSummary } from './sync-fixtures.ts';
 
 const PAGE_SIZE = 25;
@@ -76,8 +78,8 @@ async function runRecord(runId: string): Promise<RunItem> {
   return unmarshall(item.Item!) as RunItem;
 }
 
-async function expectTableEqualsTruth(): Promise<void> {
-  const items = await scanAll(dynamo(), dataTable);
+async function expectTableEqualsTruth(table = dataTable): Promise<void> {
+  const items = await scanAll(dynamo(), table);
   for (const endpoint of DEFAULT_SYNC_ENDPOINTS) {
     const stored = new Map(items.filter((i) => i.recordType === endpoint).map((i) => [i.id, i]));
     const truth = sim.groundTruth(endpoint);
@@ -86,6 +88,17 @@ async function expectTableEqualsTruth(): Promise<void> {
       expect(stored.get(record.id)?.record, `${endpoint} ${record.id as number}`).toEqual(record);
       expect(stored.get(record.id)?.contentHash).toBe(contentHash(record));
     }
+  }
+}
+
+/** A backfill into an empty table: every record seen and written once, every page fetched committed. */
+function expectCountsOfAFirstLoad(record: RunItem): void {
+  for (const endpoint of DEFAULT_SYNC_ENDPOINTS) {
+    const truth = sim.groundTruth(endpoint).length;
+    const counts = record.endpoints[endpoint]!;
+    expect(counts.recordsSeen, endpoint).toBe(truth);
+    expect(counts.inserted + counts.deleted, endpoint).toBe(truth);
+    expect(counts.pages, endpoint).toBe(pagePaths(endpoint).length);
   }
 }
 
@@ -101,14 +114,12 @@ describe('the synthesized sync state machine with the real handlers', () => {
 
     const record = await runRecord('sm-backfill-1');
     expect(record).toMatchObject({ status: 'SUCCEEDED', mode: 'backfill', failedEndpoints: [] });
+    expectCountsOfAFirstLoad(record);
     let expectedPages = 0;
     for (const endpoint of DEFAULT_SYNC_ENDPOINTS) {
       const truth = sim.groundTruth(endpoint).length;
       const counts = record.endpoints[endpoint]!;
-      expect(counts.recordsSeen, endpoint).toBe(truth);
-      expect(counts.inserted + counts.deleted, endpoint).toBe(truth);
-      // Every page fetched was committed, and there were at least as many as the data needs.
-      expect(counts.pages, endpoint).toBe(pagePaths(endpoint).length);
+      // There were at least as many pages as the data needs.
       expect(counts.pages, endpoint).toBeGreaterThanOrEqual(Math.ceil(truth / PAGE_SIZE));
       expectedPages += counts.pages;
     }
@@ -244,6 +255,98 @@ describe('the synthesized sync state machine with the real handlers', () => {
     const remainingPages = record.endpoints.addresses!.pages - 1;
     expect(pagePaths('addresses')).toHaveLength(remainingPages);
     expect(redriven.invocations.SyncPagesFunction).toBe(DEFAULT_SYNC_ENDPOINTS.length - 1 + remainingPages);
+  });
+
+  it('partitions a forced full pull: licenses and appointments in streams over NPN slices give the table of an unpartitioned backfill, every NPN in exactly one slice', async () => {
+    // An empty data table (the deployed SyncPages keeps the tables it was built with), so the partitioned
+    // backfill writes everything itself; the NPN status items are the slices' NPNs.
+    const data = dataTable;
+    for (const chunk of chunked(await scanAll(dynamo(), data), 25)) {
+      await dynamo().send(
+        new BatchWriteItemCommand({ RequestItems: { [data]: chunk.map((i) => ({ DeleteRequest: { Key: marshall({ pk: i.pk, sk: i.sk }) } })) } }),
+      );
+    }
+    expect(await scanAll(dynamo(), data)).toEqual([]);
+    const npns = sim.subscribedNpns();
+    const at = new Date().toISOString();
+    await createDynamoNpnStatusStore({ client: dynamo(), tableName: data }).writeAll(npns.map((npn) => ({ npn, status: 'ACTIVE', eventId: `evt-${npn}`, eventTimestamp: at })));
+    const previous = { PARTITION_FORCE: process.env.PARTITION_FORCE };
+    Object.assign(process.env, { PARTITION_FORCE: 'licenses:2:5,appointments:3:7' });
+    try {
+      sim.clearRequests();
+      const run = await runStateMachine(asl, { mode: 'backfill' }, { handlers: handlers(), executionName: 'sm-partitioned' });
+      expect(run.status, run.cause).toBe('SUCCEEDED');
+      expect((run.output as { run: unknown }).run).toEqual({ status: 'SUCCEEDED', failedEndpoints: [] });
+      // The Map ran one item per stream, each without an NPN list (the slices are in the control table).
+      const items = (run.output as { endpoints: Record<string, unknown>[] }).endpoints;
+      const streamsOf = (endpoint: string) => items.filter((i) => i.endpoint === endpoint).map(({ stream, streams, slices, npns: listed }) => ({ stream, streams, slices, listed }));
+      expect(streamsOf('licenses')).toEqual([0, 1].map((stream) => ({ stream, streams: 2, slices: 5, listed: null })));
+      expect(streamsOf('appointments')).toEqual([0, 1, 2].map((stream) => ({ stream, streams: 3, slices: 7, listed: null })));
+      expect(items.filter((i) => i.stream === undefined)).toHaveLength(DEFAULT_SYNC_ENDPOINTS.length - 2);
+
+      await expectTableEqualsTruth(data);
+      const record = (await runRecord('sm-partitioned')) as RunItem & { watermark: unknown };
+      expect(record).toMatchObject({ status: 'SUCCEEDED', mode: 'backfill', failedEndpoints: [] });
+      expect(record.watermark).toMatchObject({ target: sim.today, value: sim.today });
+      // A partitioned endpoint's counts are its streams' summed: the same identity as one pass's.
+      expectCountsOfAFirstLoad(record);
+      for (const [endpoint, slices] of [['licenses', 5], ['appointments', 7]] as const) {
+        const requests = pagePaths(endpoint);
+        const firstPages = requests.filter((r) => r.query.continuationToken === undefined);
+        // The npns filters cover every NPN exactly once.
+        const listed = firstPages.map((r) => r.query.npns!.split(','));
+        expect(listed, endpoint).toHaveLength(slices);
+        expect(listed.flat().sort(), endpoint).toEqual([...npns].sort());
+        // Each slice is a pass of ceil(records ÷ size) pages and its own empty end-of-data page: the extra
+        // requests over one pass are the slices' end pages and their partial last pages.
+        const perSlice = listed.map((slice) => Math.ceil(sim.groundTruth(endpoint, { npns: slice }).length / PAGE_SIZE) + 1);
+        expect(requests, endpoint).toHaveLength(perSlice.reduce((a, b) => a + b, 0));
+        expect(requests.filter((r) => r.records === 0), endpoint).toHaveLength(slices);
+        expect(requests.every((r) => r.query.npns !== undefined), endpoint).toBe(true);
+      }
+      // The unpartitioned endpoints paged as one pass each, unfiltered.
+      expect(pagePaths('addresses').every((r) => r.query.npns === undefined)).toBe(true);
+    } finally {
+      for (const [name, value] of Object.entries(previous)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it('resumes only the failed stream of a partitioned endpoint, and moves the watermark only once every stream finished', async () => {
+    const previous = process.env.PARTITION_FORCE;
+    process.env.PARTITION_FORCE = 'licenses:2:4';
+    let failuresLeft = 4; // the first attempt and the task's 3 retries
+    let resuming = false;
+    const resumedItems: string[] = [];
+    const flaky: LambdaHandler = async (event, context) => {
+      const item = event as { endpoint?: string; stream?: number };
+      if (resuming) resumedItems.push(`${item.endpoint}#${item.stream ?? '-'}`);
+      if (item.endpoint === 'licenses' && item.stream === 1 && failuresLeft-- > 0) throw new Error('injected outage');
+      return syncPagesHandler(event as never, context);
+    };
+    const recorded: (RunItem & { watermark?: unknown })[] = [];
+    const recordingFinalize: LambdaHandler = async (event, context) => {
+      const result = await (finalize as LambdaHandler)(event, context);
+      recorded.push(await runRecord('sm-partitioned-resume'));
+      resuming = true;
+      return result;
+    };
+    try {
+      const run = await runStateMachine(asl, { mode: 'backfill' }, { handlers: { ...handlers(flaky), FinalizeFunction: recordingFinalize }, executionName: 'sm-partitioned-resume' });
+      expect(run.status, run.cause).toBe('SUCCEEDED');
+      expect(recorded[0]).toMatchObject({ status: 'FAILED', failedEndpoints: [{ endpoint: 'licenses', stream: 1, error: 'Error: injected outage' }] });
+      expect(recorded[0]?.watermark).toBeUndefined();
+      expect(recorded[1]).toMatchObject({ status: 'SUCCEEDED', failedEndpoints: [], watermark: { target: sim.today } });
+      // ResumeFailed ran the failed stream alone: stream 0 and the other endpoints were not invoked again.
+      expect(new Set(resumedItems)).toEqual(new Set(['licenses#1']));
+      expect(recorded[1]?.endpoints.licenses?.recordsSeen).toBe(sim.groundTruth('licenses').length);
+      await expectTableEqualsTruth();
+    } finally {
+      if (previous === undefined) delete process.env.PARTITION_FORCE;
+      else process.env.PARTITION_FORCE = previous;
+    }
   });
 
   it('fails the execution with InvalidInput for a bad input, without a run record', async () => {

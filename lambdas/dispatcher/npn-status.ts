@@ -9,6 +9,7 @@
 import {
   ConditionalCheckFailedException,
   PutItemCommand,
+  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   type AttributeValue,
@@ -18,7 +19,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { chunked } from '#commons/chunked';
 import { backoffDelayMs, sleep } from '#producersync/retry';
 import { batchGetItems } from '#sync/batch-get';
-import { typeShardOf } from '#sync/change-index';
+import { CHANGE_INDEX_NAME, typeShardOf, typeShardValues } from '#sync/change-index';
 import { mapWithConcurrency } from '#sync/concurrency';
 
 /** The status an activation or deactivation event sets. */
@@ -56,6 +57,8 @@ export interface NpnStatusStore {
   writeAll(changes: readonly NpnStatusChange[]): Promise<StatusWriteOutcome[]>;
   /** The stored status of each NPN that has a status item (100 NPNs a request). */
   statuses(npns: readonly string[]): Promise<Map<string, NpnStatus>>;
+  /** Every NPN with a status item, whatever its status (the change index, one Query per shard): a full pass's slices list these. */
+  listNpns(): Promise<string[]>;
 }
 
 /** Options of `createDynamoNpnStatusStore`. */
@@ -178,6 +181,29 @@ export function createDynamoNpnStatusStore({ client, tableName, concurrency = 8,
         concurrency,
       });
       return new Map(found.map((item) => unmarshall(item) as { npn: string; status: NpnStatus }).map(({ npn, status }) => [npn, status]));
+    },
+
+    async listNpns() {
+      const shards = await mapWithConcurrency(typeShardValues(NPN_STATUS_RECORD_TYPE), concurrency, async (typeShard) => {
+        const npns: string[] = [];
+        let startKey: Record<string, AttributeValue> | undefined;
+        do {
+          const out = await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: CHANGE_INDEX_NAME,
+              KeyConditionExpression: 'typeShard = :shard',
+              ExpressionAttributeValues: marshall({ ':shard': typeShard }),
+              ProjectionExpression: 'pk',
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of out.Items ?? []) if (item.pk?.S?.startsWith('NPN#')) npns.push(item.pk.S.slice('NPN#'.length));
+          startKey = out.LastEvaluatedKey;
+        } while (startKey);
+        return npns;
+      });
+      return shards.flat().sort();
     },
   };
 }

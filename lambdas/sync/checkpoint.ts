@@ -1,5 +1,6 @@
 /**
- * The checkpoint of one endpoint in one run (control-table item `RUN#<runId>` / `ENDPOINT#<name>`):
+ * The checkpoint of one endpoint in one run (control-table item `RUN#<runId>` / `ENDPOINT#<name>`, a
+ * partitioned endpoint's stream `ENDPOINT#<name>#<stream>`):
  * its cursor and its counts, saved after every page so any invocation resumes where the last one
  * committed. The store interface and its DynamoDB adapter.
  */
@@ -71,6 +72,10 @@ export interface Checkpoint extends EndpointCounts {
   sweep?: SweepPosition;
   /** In a run of listed NPNs: those this endpoint returned records for so far (sync/backfill-npns.ts). */
   npnsWithRecords?: string[];
+  /** A partitioned endpoint's page loop (docs/SYNC.md "Partitions"). */
+  stream?: number;
+  /** The stream's current slice (its first: `stream`); `nextUrl` and `cursorGuard` belong to this slice's pass. */
+  slice?: number;
 }
 
 /** Another invocation saved this checkpoint first: reload it instead of overwriting its progress. */
@@ -92,13 +97,14 @@ export const emptyCounts = (): EndpointCounts => ({
   marked: 0,
 });
 
-/** The checkpoint of an endpoint that has not stored a page yet. */
-export const initialCheckpoint = (runId: string, endpoint: SyncTarget): Checkpoint => ({
+/** The checkpoint of an endpoint (or one of its streams) that has not stored a page yet. */
+export const initialCheckpoint = (runId: string, endpoint: SyncTarget, stream?: number): Checkpoint => ({
   runId,
   endpoint,
   nextUrl: null,
   done: false,
   ...emptyCounts(),
+  ...(stream === undefined ? {} : { stream, slice: stream }),
 });
 
 /** The checkpoint after one more page: counts added, cursor moved, done when there is no next page. */
@@ -119,12 +125,27 @@ export function afterPage(checkpoint: Checkpoint, recordsOnPage: number, outcome
   };
 }
 
-/** The control-table key of a checkpoint. */
-export const checkpointKey = (runId: string, endpoint: string) => ({ pk: { S: `RUN#${runId}` }, sk: { S: `ENDPOINT#${endpoint}` } });
+/**
+ * A stream whose slice just ended moves on to its next slice (stream + k × streams): a new pass from
+ * its first page, with its own cursor guard; the stream is done after its last slice.
+ */
+export function nextSlice(checkpoint: Checkpoint, streams: number, slices: number): Checkpoint {
+  if (!checkpoint.done || checkpoint.stream === undefined) return checkpoint;
+  const slice = (checkpoint.slice ?? checkpoint.stream) + streams;
+  if (slice >= slices) return checkpoint;
+  const { cursorGuard: _endedPass, ...rest } = checkpoint;
+  return { ...rest, done: false, nextUrl: null, slice };
+}
 
-/** Where checkpoints are kept. */
+/** The control-table key of a checkpoint (of a partitioned endpoint's stream when `stream` is given). */
+export const checkpointKey = (runId: string, endpoint: string, stream?: number) => ({
+  pk: { S: `RUN#${runId}` },
+  sk: { S: stream === undefined ? `ENDPOINT#${endpoint}` : `ENDPOINT#${endpoint}#${stream}` },
+});
+
+/** Where checkpoints are kept (`stream`: a partitioned endpoint's page loop; its checkpoint carries it). */
 export interface CheckpointStore {
-  load(runId: string, endpoint: SyncTarget): Promise<Checkpoint | undefined>;
+  load(runId: string, endpoint: SyncTarget, stream?: number): Promise<Checkpoint | undefined>;
   /**
    * Saves `checkpoint` only if the stored one is still at `expectedPages` (and, in a sweep, at
    * `expectedSweepSteps`): the version this invocation started from, so a duplicate invocation can
@@ -132,7 +153,7 @@ export interface CheckpointStore {
    */
   save(checkpoint: Checkpoint, expectedPages: number, expectedSweepSteps?: number): Promise<void>;
   /** Notes why the endpoint failed, for the run record; progress is left as it is. */
-  recordError(runId: string, endpoint: SyncTarget, message: string): Promise<void>;
+  recordError(runId: string, endpoint: SyncTarget, message: string, stream?: number): Promise<void>;
 }
 
 /** Options of `createDynamoCheckpointStore`. */
@@ -145,9 +166,9 @@ export interface DynamoCheckpointStoreOptions {
 /** The checkpoint store on the DynamoDB control table. */
 export function createDynamoCheckpointStore({ client, tableName }: DynamoCheckpointStoreOptions): CheckpointStore {
   return {
-    async load(runId, endpoint) {
-      const response = await client.send(new GetItemCommand({ TableName: tableName, Key: checkpointKey(runId, endpoint), ConsistentRead: true }));
-      return response.Item ? fromItem(runId, endpoint, unmarshall(response.Item)) : undefined;
+    async load(runId, endpoint, stream) {
+      const response = await client.send(new GetItemCommand({ TableName: tableName, Key: checkpointKey(runId, endpoint, stream), ConsistentRead: true }));
+      return response.Item ? fromItem(runId, endpoint, unmarshall(response.Item), stream) : undefined;
     },
 
     async save(checkpoint, expectedPages, expectedSweepSteps = 0) {
@@ -155,7 +176,7 @@ export function createDynamoCheckpointStore({ client, tableName }: DynamoCheckpo
         await client.send(
           new PutItemCommand({
             TableName: tableName,
-            Item: { ...marshall(checkpoint, { removeUndefinedValues: true }), ...checkpointKey(checkpoint.runId, checkpoint.endpoint) },
+            Item: { ...marshall(checkpoint, { removeUndefinedValues: true }), ...checkpointKey(checkpoint.runId, checkpoint.endpoint, checkpoint.stream) },
             ConditionExpression: '(attribute_not_exists(#pages) OR #pages = :expected) AND (attribute_not_exists(#sweep.#steps) OR #sweep.#steps = :steps)',
             ExpressionAttributeNames: { '#pages': 'pages', '#sweep': 'sweep', '#steps': 'steps' },
             ExpressionAttributeValues: { ':expected': { N: String(expectedPages) }, ':steps': { N: String(expectedSweepSteps) } },
@@ -169,11 +190,11 @@ export function createDynamoCheckpointStore({ client, tableName }: DynamoCheckpo
       }
     },
 
-    async recordError(runId, endpoint, message) {
+    async recordError(runId, endpoint, message, stream) {
       await client.send(
         new UpdateItemCommand({
           TableName: tableName,
-          Key: checkpointKey(runId, endpoint),
+          Key: checkpointKey(runId, endpoint, stream),
           UpdateExpression: 'SET #lastError = :e',
           ExpressionAttributeNames: { '#lastError': 'lastError' },
           ExpressionAttributeValues: { ':e': { S: message } },
@@ -184,9 +205,9 @@ export function createDynamoCheckpointStore({ client, tableName }: DynamoCheckpo
 }
 
 /** Tolerates partial items (e.g. only `lastError` written before any page succeeded). */
-function fromItem(runId: string, endpoint: SyncTarget, item: Record<string, unknown>): Checkpoint {
+function fromItem(runId: string, endpoint: SyncTarget, item: Record<string, unknown>, stream?: number): Checkpoint {
   const checkpoint: Checkpoint = {
-    ...initialCheckpoint(runId, endpoint),
+    ...initialCheckpoint(runId, endpoint, stream),
     nextUrl: typeof item.nextUrl === 'string' ? item.nextUrl : null,
     done: item.done === true,
   };
@@ -200,6 +221,7 @@ function fromItem(runId: string, endpoint: SyncTarget, item: Record<string, unkn
   if (item.cursorGuard && typeof item.cursorGuard === 'object') checkpoint.cursorGuard = item.cursorGuard as CursorGuardState;
   if (item.passComplete === true) checkpoint.passComplete = true;
   if (item.sweep && typeof item.sweep === 'object') checkpoint.sweep = item.sweep as SweepPosition;
+  if (stream !== undefined && typeof item.slice === 'number') checkpoint.slice = item.slice;
   if (Array.isArray(item.npnsWithRecords)) checkpoint.npnsWithRecords = item.npnsWithRecords.filter((npn): npn is string => typeof npn === 'string');
   return checkpoint;
 }

@@ -15,14 +15,15 @@ export interface CursorOptions {
 /**
  * The page an endpoint's sync is at: the checkpoint's `nextUrl` (the API's own `links.next.href`,
  * followed as given) once a page has been stored, else the first page built from the event.
- * Deleted records are always requested, so soft deletes reach the table.
+ * Deleted records are always requested, so soft deletes reach the table. A partitioned endpoint's
+ * stream lists its current slice's NPNs (`sliceNpns`) instead of the event's.
  */
-export function currentPageUrl(event: SyncPagesEvent, checkpoint: Checkpoint, { apiBaseUrl, pageSize }: CursorOptions): string {
+export function currentPageUrl(event: SyncPagesEvent, checkpoint: Checkpoint, { apiBaseUrl, pageSize }: CursorOptions, sliceNpns?: readonly string[]): string {
   if (checkpoint.nextUrl) return checkpoint.nextUrl;
   if (!isEndpointName(event.endpoint)) throw new Error(`${event.endpoint} has no list endpoint`);
   return firstPageUrl(apiBaseUrl, event.endpoint, {
     updatedSince: event.updatedSince ?? undefined,
-    npns: event.npns ?? undefined,
+    npns: sliceNpns ?? event.npns ?? undefined,
     size: pageSize,
     includeDeleted: true,
   });

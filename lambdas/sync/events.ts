@@ -48,6 +48,12 @@ export interface SyncPagesEvent {
   npns: string[] | null;
   /** Reconcile: items changed before this ISO time and not returned by the pass are marked missing. */
   passStartedAt?: string;
+  /** A partitioned endpoint's page loop (0..streams-1): it works through slices stream, stream + streams, ... (docs/SYNC.md "Partitions"). */
+  stream?: number;
+  /** The endpoint's page loops. */
+  streams?: number;
+  /** The endpoint's NPN slices (control-table items `SLICE#<endpoint>#<index>`). */
+  slices?: number;
 }
 
 /** What Prepare returns: the run and one Map item per endpoint (none when the run is skipped). */
@@ -90,6 +96,8 @@ export interface FinalizeEvent {
 /** An endpoint that did not finish, and why (the run record's `failedEndpoints`). */
 export interface FailedEndpoint {
   endpoint: SyncTarget;
+  /** A partitioned endpoint's failed page loop. */
+  stream?: number;
   error: string;
 }
 
@@ -118,9 +126,21 @@ export function assertSyncPagesEvent(event: unknown): asserts event is SyncPages
     (e.mode === 'incremental' || e.mode === 'backfill' || e.mode === 'reconcile') &&
     (e.mode === 'reconcile' || e.endpoint !== NPN_STATUS_TARGET) &&
     (e.updatedSince === null || typeof e.updatedSince === 'string') &&
-    (e.npns === null || Array.isArray(e.npns));
+    (e.npns === null || Array.isArray(e.npns)) &&
+    (e.stream === undefined || isStreamOf(e));
   if (!ok) throw new Error(`sync-pages event must be {runId, endpoint, mode, updatedSince, npns}, got ${JSON.stringify(event)?.slice(0, 300)}`);
 }
+
+/** A stream item: a backfill of everything, stream 0..streams-1 over at least `streams` slices. */
+const isStreamOf = (e: Partial<SyncPagesEvent>): boolean =>
+  e.mode === 'backfill' &&
+  e.npns === null &&
+  Number.isInteger(e.stream) &&
+  Number.isInteger(e.streams) &&
+  Number.isInteger(e.slices) &&
+  (e.stream as number) >= 0 &&
+  (e.stream as number) < (e.streams as number) &&
+  (e.streams as number) <= (e.slices as number);
 
 /** The Prepare items of a RecordRun payload; falls back to the endpoints named in the Map results if the payload lacks them. */
 export function finalizeItems(event: FinalizeEvent): SyncPagesEvent[] {
@@ -130,13 +150,14 @@ export function finalizeItems(event: FinalizeEvent): SyncPagesEvent[] {
       typeof r === 'object' && r !== null && isSyncTarget((r as { endpoint?: unknown }).endpoint) && typeof (r as { runId?: unknown }).runId === 'string',
   );
   if (fromResults.length === 0) throw new Error('finalize needs the Prepare endpoints (event.endpoints)');
-  return fromResults.map(({ runId, endpoint, mode, updatedSince, npns, passStartedAt }) => ({
+  return fromResults.map(({ runId, endpoint, mode, updatedSince, npns, passStartedAt, stream, streams, slices }) => ({
     runId,
     endpoint,
     mode,
     updatedSince,
     npns,
     ...(passStartedAt ? { passStartedAt } : {}),
+    ...(stream === undefined ? {} : { stream, streams, slices }),
   }));
 }
 

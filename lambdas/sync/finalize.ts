@@ -40,7 +40,7 @@ export function createFinalizeHandler({ now = Date.now }: FinalizeHandlerOptions
     const checkpoints = createDynamoCheckpointStore(store);
     const watermarks = createDynamoWatermarkStore(store);
 
-    const [run, ...loaded] = await Promise.all([runs.load(runId), ...items.map((item) => checkpoints.load(runId, item.endpoint))]);
+    const [run, ...loaded] = await Promise.all([runs.load(runId), ...items.map((item) => checkpoints.load(runId, item.endpoint, item.stream))]);
     const { toResume, ...summary } = summarizeRun(event, items, loaded);
     const finishedAt = new Date(now());
     const at = finishedAt.toISOString();

@@ -7,8 +7,12 @@
  * Why an endpoint needs it: one page loop asks for one page at a time (the next page's URL comes with the
  * current page), so an endpoint alone takes pages × loop seconds however large the budget. When that is
  * longer than the whole run at the budget, it is the run's tail, paging at a fraction of the budget.
+ *
+ * Also Prepare's pure side of the wiring: the forced plan (PARTITION_FORCE), the NPN list dealt into
+ * slices, and the Map items of a partitioned endpoint's streams.
  */
 import type { EndpointName } from '#producersync/endpoints';
+import type { SyncPagesEvent } from '#sync/events';
 
 /** Extra requests one more slice costs, expected: its own empty end-of-data response, and half a page for its partial last page. */
 export const EXTRA_REQUESTS_PER_SLICE = 1.5;
@@ -116,4 +120,89 @@ export function planPartitions(input: PartitionInput): PartitionPlan {
     },
     leftAsTail,
   };
+}
+
+/** Bytes of a first-page URL before its `npns` list: the docs' ~120 bytes, with room for a longer base URL. */
+export const FIRST_PAGE_URL_BYTES = 200;
+/** The page loop's seconds a page with fetch and apply overlapped (docs/SYNC.md "Partitions: the sizing rule"). */
+export const LOOP_SECONDS_PER_PAGE = 1;
+/** A tail shorter than this past the run at the budget is left alone: slices are worth their requests only when they save minutes. */
+export const MIN_TAIL_SECONDS = 300;
+
+/** An endpoint's slices as Prepare stores them and its Map items name them. */
+export interface SlicedEndpoint {
+  endpoint: EndpointName;
+  /** Page loops; stream k works through slices k, k + streams, k + 2 × streams, ... */
+  streams: number;
+  /** Every NPN in exactly one slice (sorted, contiguous runs of the sorted list). */
+  slices: string[][];
+}
+
+/**
+ * PARTITION_FORCE, the operator's and the tests' knob (the rule partitions nothing on small data):
+ * `endpoint:streams:slices` comma-separated, e.g. `licenses:2:5,appointments:3:7`. A bad value is a
+ * deployment error, not bad input.
+ */
+export function parseForcedPartitions(raw: string | undefined, isEndpoint: (name: string) => name is EndpointName): { endpoint: EndpointName; streams: number; slices: number }[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((part) => {
+    const [endpoint = '', streams, slices] = part.trim().split(':');
+    const s = Number(streams);
+    const n = Number(slices);
+    if (!isEndpoint(endpoint) || !Number.isInteger(s) || !Number.isInteger(n) || s < 1 || n < s) {
+      throw new Error(`PARTITION_FORCE must be endpoint:streams:slices (slices >= streams >= 1), comma-separated; got ${JSON.stringify(part)}`);
+    }
+    return { endpoint, streams: s, slices: n };
+  });
+}
+
+/** `npns` (de-duplicated, sorted) dealt into `slices` contiguous slices of near-equal size (none empty while NPNs last). */
+export function sliceNpns(npns: readonly string[], slices: number): string[][] {
+  const sorted = [...new Set(npns)].sort();
+  const count = Math.max(1, Math.min(slices, sorted.length));
+  const out: string[][] = [];
+  for (let i = 0; i < count; i++) out.push(sorted.slice(Math.floor((i * sorted.length) / count), Math.floor(((i + 1) * sorted.length) / count)));
+  return out;
+}
+
+/**
+ * The sliced endpoints of a full pass: the forced plan if there is one, else the sizing rule on the
+ * previous complete full run's counts. No NPNs (no NPN status items yet), or no counts and nothing
+ * forced: nothing is partitioned (an unfiltered pass returns everything, a slice only its NPNs).
+ */
+export function sliceEndpoints(
+  input: Omit<PartitionInput, 'records' | 'npns'> & { records: PartitionInput['records'] | undefined; npns: readonly string[] },
+  forced: readonly { endpoint: EndpointName; streams: number; slices: number }[],
+): { sliced: SlicedEndpoint[]; plan?: PartitionPlan } {
+  if (input.npns.length === 0) return { sliced: [] };
+  // Never more streams than slices (a list shorter than the slices asked for makes fewer).
+  const sliceOf = ({ endpoint, streams, slices }: { endpoint: EndpointName; streams: number; slices: number }): SlicedEndpoint => {
+    const lists = sliceNpns(input.npns, slices);
+    return { endpoint, streams: Math.min(streams, lists.length), slices: lists };
+  };
+  if (forced.length > 0) return { sliced: forced.map(sliceOf) };
+  if (input.records === undefined) return { sliced: [] };
+  const { records } = input;
+  const plan = planPartitions({ ...input, records, npns: input.npns.length });
+  const tailSeconds = (endpoint: EndpointName): number => (Math.ceil((records[endpoint] ?? 0) / input.pageSize) + 1) * input.loopSecondsPerPage - plan.budgetSeconds;
+  return { plan, sliced: plan.partitions.filter((p) => tailSeconds(p.endpoint) >= MIN_TAIL_SECONDS).map(sliceOf) };
+}
+
+/** A run's partition of one endpoint as its Map items and the stored plan name it: counts, no NPN lists. */
+export interface StreamPlan {
+  endpoint: EndpointName;
+  streams: number;
+  slices: number;
+}
+
+/** The plan of sliced endpoints (what Prepare stores beside the slices). */
+export const streamPlanOf = (sliced: readonly SlicedEndpoint[]): StreamPlan[] => sliced.map(({ endpoint, streams, slices }) => ({ endpoint, streams, slices: slices.length }));
+
+/** The run's Map items with each planned endpoint's item replaced by its streams' `{..., stream, streams, slices}` (no NPN list: the slices are in the control table). */
+export function withStreams(items: readonly SyncPagesEvent[], plan: readonly StreamPlan[]): SyncPagesEvent[] {
+  return items.flatMap((item) => {
+    const partition = plan.find((p) => p.endpoint === item.endpoint);
+    if (!partition) return [item];
+    return Array.from({ length: partition.streams }, (_, stream) => ({ ...item, stream, streams: partition.streams, slices: partition.slices }));
+  });
 }

@@ -4,7 +4,15 @@
  * The record type (the one definition the CLI and the tests use), the store interface and its
  * DynamoDB adapter.
  */
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { EndpointSummary, FailedEndpoint, SyncMode } from '#sync/events';
 import type { WatermarkAdvance } from '#sync/run-plan';
@@ -64,7 +72,12 @@ export interface RunStore {
   load(runId: string): Promise<RunRecord | undefined>;
   /** Records the outcome; every RecordRun (also after ResumeFailed) overwrites the previous one. */
   finish(runId: string, finish: RunFinish): Promise<void>;
+  /** The newest SUCCEEDED full pull (a backfill of everything, an initial load or a reconcile): what partitions are sized by. */
+  lastCompleteFullRun(): Promise<RunRecord | undefined>;
 }
+
+/** Pages of the `byKind` index read looking for the last complete full run (newest first) before giving up. */
+const FULL_RUN_SEARCH_PAGES = 20;
 
 /** Options of `createDynamoRunStore`. */
 export interface DynamoRunStoreOptions {
@@ -122,6 +135,29 @@ export function createDynamoRunStore({ client, tableName }: DynamoRunStoreOption
           ),
         }),
       );
+    },
+
+    async lastCompleteFullRun() {
+      let startKey: Record<string, AttributeValue> | undefined;
+      for (let page = 0; page < FULL_RUN_SEARCH_PAGES; page++) {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: 'byKind',
+            KeyConditionExpression: '#kind = :kind',
+            FilterExpression: '#status = :ok AND (#mode = :backfill OR #mode = :reconcile) AND attribute_not_exists(npns)',
+            ExpressionAttributeNames: { '#kind': 'kind', '#status': 'status', '#mode': 'mode' },
+            ExpressionAttributeValues: marshall({ ':kind': 'run', ':ok': 'SUCCEEDED', ':backfill': 'backfill', ':reconcile': 'reconcile' }),
+            ScanIndexForward: false,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        const found = out.Items?.[0];
+        if (found) return runRecordOf(unmarshall(found));
+        startKey = out.LastEvaluatedKey;
+        if (!startKey) return undefined;
+      }
+      return undefined;
     },
   };
 }

@@ -24,7 +24,9 @@ export function newestRead(checkpoints: readonly (Checkpoint | undefined)[]): st
 
 /**
  * Counts per endpoint and in total, and which endpoints failed; `checkpoints[i]` is `items[i]`'s. A
- * reconcile's endpoints (and totals) also count what the pass `corrected`.
+ * partitioned endpoint's counts are the sum of its streams' (the counts' identity holds per stream, so
+ * for the sum), and only its unfinished streams are resumed. A reconcile's endpoints (and totals) also
+ * count what the pass `corrected`.
  */
 export function summarizeRun(event: FinalizeEvent, items: readonly SyncPagesEvent[], checkpoints: readonly (Checkpoint | undefined)[]): RunSummary {
   const endpoints: Record<string, EndpointSummary> = {};
@@ -34,17 +36,20 @@ export function summarizeRun(event: FinalizeEvent, items: readonly SyncPagesEven
   const toResume: SyncPagesEvent[] = [];
   items.forEach((item, index) => {
     const checkpoint = checkpoints[index];
-    const summary: EndpointSummary = emptyCounts();
-    for (const name of COUNT_NAMES) summary[name] = checkpoint?.[name] ?? 0;
+    const summary: EndpointSummary = (endpoints[item.endpoint] ??= emptyCounts());
+    for (const name of COUNT_NAMES) summary[name] += checkpoint?.[name] ?? 0;
     if (checkpoint?.unsupported) summary.unsupported = true;
-    if (reconcile) summary.corrected = correctedOf(summary);
-    endpoints[item.endpoint] = summary;
-    addCounts(totals, summary);
     if (!checkpoint?.done) {
-      failedEndpoints.push({ endpoint: item.endpoint, error: caughtError(event, item.endpoint) ?? checkpoint?.lastError ?? 'did not finish' });
+      // A stream's own note first: the Map's Catch output names only the endpoint, not the stream.
+      const error = item.stream === undefined ? (caughtError(event, item.endpoint) ?? checkpoint?.lastError) : (checkpoint?.lastError ?? caughtError(event, item.endpoint));
+      failedEndpoints.push({ endpoint: item.endpoint, ...(item.stream === undefined ? {} : { stream: item.stream }), error: error ?? 'did not finish' });
       toResume.push(item);
     }
   });
+  for (const summary of Object.values(endpoints)) {
+    if (reconcile) summary.corrected = correctedOf(summary);
+    addCounts(totals, summary);
+  }
   if (reconcile) totals.corrected = correctedOf(totals);
   return { status: failedEndpoints.length === 0 ? 'SUCCEEDED' : 'FAILED', endpoints, totals, failedEndpoints, toResume };
 }

@@ -24,6 +24,7 @@ import {
   CheckpointConflictError,
   createDynamoCheckpointStore,
   initialCheckpoint,
+  nextSlice,
   type Checkpoint,
   type CheckpointStore,
 } from '#sync/checkpoint';
@@ -37,6 +38,7 @@ import { emptyOutcome, type PageOutcome, type RecordStore } from '#sync/record-s
 import { recordKey } from '#sync/record-validation';
 import { createDynamoRunLeases, type RunLeases } from '#sync/run-lease';
 import { createDynamoSeenKeyStore, type SeenKeyStore } from '#sync/seen-keys';
+import { createDynamoSliceStore, type SliceStore } from '#sync/slice-store';
 import { applyStatusPage, deactivateUnsubscribed } from '#sync/status-reconcile';
 import { createDynamoSweepStore, sweepEndpoint, type SweepStore } from '#sync/sweep';
 import { newestDate } from '#sync/watermark';
@@ -68,6 +70,8 @@ export interface SyncPagesDeps {
   npnStatus: NpnStatusStore;
   /** Active-run leases: held by every run but a reconcile, which yields to them. */
   leases: RunLeases;
+  /** A partitioned endpoint's NPN slices, stored by Prepare. */
+  slices: SliceStore;
   pageSize: number;
   timeBudgetMs: number;
   now?: () => number;
@@ -101,12 +105,12 @@ interface PassPage {
  */
 export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lambdaRemainingMs?: number): Promise<SyncPagesResult> {
   assertSyncPagesEvent(event);
-  const { runId, endpoint, mode } = event;
+  const { runId, endpoint, mode, stream } = event;
   const now = deps.now ?? Date.now;
   const startedAt = now();
   const deadline = startedAt + Math.min(deps.timeBudgetMs, (lambdaRemainingMs ?? Number.POSITIVE_INFINITY) - LAMBDA_SAFETY_MARGIN_MS);
   logger.setCorrelationId(runId);
-  logger.appendKeys({ endpoint });
+  logger.appendKeys({ endpoint, ...(stream === undefined ? {} : { stream }) });
 
   const counted = emptyOutcome();
   let pages = 0;
@@ -116,7 +120,7 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
   const passStartedAt = event.passStartedAt ?? new Date(startedAt).toISOString();
 
   try {
-    let checkpoint = (await deps.checkpoints.load(runId, endpoint)) ?? initialCheckpoint(runId, endpoint);
+    let checkpoint = (await deps.checkpoints.load(runId, endpoint, stream)) ?? initialCheckpoint(runId, endpoint, stream);
     if (checkpoint.done) {
       logger.info('endpoint already done', { pagesSoFar: checkpoint.pages });
       return result(true);
@@ -137,7 +141,7 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
         }
       }
       const pageStartedAt = now();
-      const url = pass.url(checkpoint);
+      const url = await pass.url(checkpoint);
       let page: PassPage;
       try {
         // A page fetched ahead is used only for the URL the committed checkpoint points at.
@@ -179,6 +183,8 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
         event,
         page.records,
       );
+      // A stream's slice ended: on to its next slice (a new pass), unless that was its last.
+      if (event.streams !== undefined && event.slices !== undefined) next = nextSlice(next, event.streams, event.slices);
       // A reconcile's endpoint is done only once its sweep is.
       if (reconcile && next.done) next = { ...next, done: false, passComplete: true };
       try {
@@ -190,7 +196,7 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
         if (!(error instanceof CheckpointConflictError)) throw error;
         // A duplicate invocation got there first; its counts stand, continue from where it is.
         logger.warn('checkpoint moved by another invocation, continuing from it');
-        checkpoint = (await deps.checkpoints.load(runId, endpoint)) ?? checkpoint;
+        checkpoint = (await deps.checkpoints.load(runId, endpoint, stream)) ?? checkpoint;
       }
       if (checkpoint.done) {
         logger.info('endpoint done', { pages, pagesTotal: checkpoint.pages });
@@ -216,7 +222,7 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
     if (swept.done) logger.info('endpoint reconciled', { pagesTotal: swept.pages, marked: swept.marked });
     return result(swept.done);
   } catch (error) {
-    await deps.checkpoints.recordError(runId, endpoint, describeError(error)).catch(() => undefined);
+    await deps.checkpoints.recordError(runId, endpoint, describeError(error), stream).catch(() => undefined);
     logger.error('sync-pages failed', { pages, error: describeError(error) });
     throw error;
   } finally {
@@ -231,7 +237,7 @@ export async function syncPages(event: SyncPagesEvent, deps: SyncPagesDeps, lamb
       Throttled: throttled,
       TokenRefreshes: deps.source.takeTokenRefreshes?.() ?? 0,
     });
-    logger.removeKeys(['endpoint']);
+    logger.removeKeys(['endpoint', 'stream']);
   }
 }
 
@@ -244,7 +250,7 @@ function passOf(event: SyncPagesEvent, deps: SyncPagesDeps) {
     if (!subscriptions || !seen) throw new Error('the NPN status target needs the subscription list and a reconcile run');
     const context = { npnStatus: deps.npnStatus, seen, runId, passStartedAt: event.passStartedAt ?? new Date().toISOString() };
     return {
-      url: (checkpoint: Checkpoint): string | null => checkpoint.nextUrl,
+      url: async (checkpoint: Checkpoint): Promise<string | null> => checkpoint.nextUrl,
       fetch: async (url: string | null): Promise<PassPage> => {
         const page = await subscriptions(url);
         return { records: page.npns, nextUrl: page.nextUrl };
@@ -253,8 +259,17 @@ function passOf(event: SyncPagesEvent, deps: SyncPagesDeps) {
     };
   }
   const store = deps.storeFor(runId);
+  // A stream's first page of a slice lists the slice's NPNs (loaded once per slice).
+  let slice: { index: number; npns: Promise<string[]> } | undefined;
+  const sliceNpns = (index: number): Promise<string[]> => {
+    if (slice?.index !== index) slice = { index, npns: deps.slices.load(runId, endpoint, index) };
+    return slice.npns;
+  };
   return {
-    url: (checkpoint: Checkpoint): string | null => currentPageUrl(event, checkpoint, deps),
+    url: async (checkpoint: Checkpoint): Promise<string | null> => {
+      if (checkpoint.nextUrl || checkpoint.slice === undefined) return currentPageUrl(event, checkpoint, deps);
+      return currentPageUrl(event, checkpoint, deps, await sliceNpns(checkpoint.slice));
+    },
     fetch: (url: string | null): Promise<PassPage> => deps.source.fetchPage(url ?? ''),
     apply: async (records: unknown[], page: number): Promise<PageOutcome> => {
       // Recorded before the checkpoint that commits the page, so a committed page always has its keys.
@@ -335,6 +350,7 @@ export function createSyncDeps({ client, dataTableName, controlTableName, source
     sweepStore: createDynamoSweepStore({ client, tableName: dataTableName }),
     npnStatus: createDynamoNpnStatusStore({ client, tableName: dataTableName, ...clock }),
     leases: createDynamoRunLeases({ client, tableName: controlTableName }),
+    slices: createDynamoSliceStore({ client, tableName: controlTableName, ...clock }),
     pageSize: Math.min(pageSize ?? API_LIMITS.maxPageSize, API_LIMITS.maxPageSize),
     timeBudgetMs: timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS,
     ...clock,
