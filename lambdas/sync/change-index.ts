@@ -1,8 +1,8 @@
 /**
  * The data table's index of changes, `byTypeChangedAt` (docs/STREAM-CONTRACT.md "The change index"):
  * partition `typeShard` = `<recordType>#<nn>`, sort `changedAt`. It serves exactly two queries, "every
- * item of type T" (the reconcile sweep) and "everything of type T changed since T0" (a consumer's
- * recovery), each as one Query per shard. The shard spreads one type's writes over TYPE_SHARDS
+ * item of type T" (the reconcile sweep; Prepare's list of NPNs with a status item, for partitions) and
+ * "everything of type T changed since T0" (a consumer's recovery), each as one Query per shard. The shard spreads one type's writes over TYPE_SHARDS
  * partition key values, so a backfill at the API ceiling stays far below DynamoDB's 1,000 writes a
  * second per key value (test/partition-load.test.ts).
  */
